@@ -1,0 +1,105 @@
+/**
+ * The compute pool: a piscina worker-thread pool that runs kernel tasks.
+ *
+ * - Threads default to the available cores; every thread is started up front
+ *   (min = max) so a task never waits for a worker to boot mid-epoch.
+ * - A worker that dies mid-task fails that task with WORKER_CRASHED; piscina
+ *   replaces the worker and the pool keeps serving. What happens to the run
+ *   is the caller's (the phase actor's supervisor's) decision.
+ * - Errors thrown inside a task come back as the same typed QallowError.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { QallowError } from '../runtime/errors.js';
+import type { ComputeTask, TaskReply, TaskResult } from './backend.js';
+
+export interface ComputePoolInit {
+  /** Worker threads; defaults to the number of available cores. */
+  readonly threads?: number | undefined;
+}
+
+export interface ComputePoolStats {
+  readonly threads: number;
+  readonly queued: number;
+  readonly running: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly crashed: number;
+  /** Piscina's utilisation: share of the pool's capacity spent running tasks. */
+  readonly utilization: number;
+}
+
+export class ComputePool {
+  readonly threads: number;
+  private piscina: Piscina | undefined;
+  private running = 0;
+  private completed = 0;
+  private failed = 0;
+  private crashed = 0;
+
+  constructor(init: ComputePoolInit = {}) {
+    const threads = init.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new QallowError('BAD_PARAMETER', `threads must be an integer from 1 to 256 (got ${String(threads)})`, { param: 'threads' });
+    }
+    this.threads = threads;
+  }
+
+  start(): void {
+    if (this.piscina) return;
+    this.piscina = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+    });
+  }
+
+  async stop(): Promise<void> {
+    const p = this.piscina;
+    this.piscina = undefined;
+    if (p) await p.destroy();
+  }
+
+  get started(): boolean {
+    return this.piscina !== undefined;
+  }
+
+  async run<T extends ComputeTask>(task: T): Promise<TaskResult<T>> {
+    const p = this.piscina;
+    if (!p) throw new QallowError('POOL_CLOSED', 'the compute pool is not running; start it before submitting tasks', { task: task.type });
+    this.running++;
+    let reply: TaskReply<TaskResult<T>>;
+    try {
+      reply = (await p.run(task)) as TaskReply<TaskResult<T>>;
+    } catch (e) {
+      this.crashed++;
+      throw new QallowError(
+        'WORKER_CRASHED',
+        `a compute worker died while running a ${task.type} task (${e instanceof Error ? e.message : String(e)}); it has been replaced`,
+        { task: task.type },
+        { cause: e },
+      );
+    } finally {
+      this.running--;
+    }
+    if (!reply.ok) {
+      this.failed++;
+      throw QallowError.fromJSON(reply.error) ?? new QallowError('TASK_FAILED', 'malformed error reply from a compute worker', { task: task.type });
+    }
+    this.completed++;
+    return reply.value;
+  }
+
+  stats(): ComputePoolStats {
+    return {
+      threads: this.threads,
+      queued: this.piscina?.queueSize ?? 0,
+      running: this.running,
+      completed: this.completed,
+      failed: this.failed,
+      crashed: this.crashed,
+      utilization: this.piscina?.utilization ?? 0,
+    };
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * One error type for the whole runtime. Every failure a user, a test or a
+ * remote host may act on carries a stable `code`; the message says what was
+ * wrong and what to do; `details` holds the facts. `toJSON`/`fromJSON` let an
+ * error cross a worker thread or a network hop with its code intact.
+ */
+export const ErrorCodes = [
+  'BAD_PARAMETER',
+  'BAD_USAGE',
+  'BACKEND_UNAVAILABLE',
+  'WORKER_CRASHED',
+  'POOL_CLOSED',
+  'TASK_FAILED',
+  'IO_ERROR',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export type ErrorDetails = Record<string, string | number | boolean | null>;
+
+export interface SerializedError {
+  readonly name: 'QallowError';
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details: ErrorDetails;
+}
+
+export class QallowError extends Error {
+  override readonly name = 'QallowError';
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): SerializedError {
+    return { name: 'QallowError', code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromJSON(value: unknown): QallowError | undefined {
+    if (typeof value !== 'object' || value === null) return undefined;
+    const v = value as Record<string, unknown>;
+    if (v['name'] !== 'QallowError' || typeof v['message'] !== 'string') return undefined;
+    const code = v['code'];
+    if (typeof code !== 'string' || !(ErrorCodes as readonly string[]).includes(code)) return undefined;
+    const details = typeof v['details'] === 'object' && v['details'] !== null ? (v['details'] as ErrorDetails) : {};
+    return new QallowError(code as ErrorCode, v['message'], details);
+  }
+}
+
+export function isQallowError(e: unknown, code?: ErrorCode): e is QallowError {
+  return e instanceof QallowError && (code === undefined || e.code === code);
+}
+
+/** Message of any thrown value, for logs and one-line CLI errors. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
