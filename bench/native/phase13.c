@@ -259,14 +259,17 @@ pocket_step(const Ctx *cx, vf pL, vf pC, vf pR, vf kL, vf kC, vf kR,
     vf x = pn - cx->m;
     vf ax = (vf)((vi)x & absmask);
     vf ex = (0.5f * x) * x;
-    AS_VF(pout) = pn;
-    AS_VF(kout) = kn;
     if (masked) {
+        /* Slots past the end of the ring are kept at exactly 0.  Otherwise
+         * the ring's values would diffuse into them and decay into
+         * subnormals, which are very slow; they must not reach the sums. */
         ax = (vf)((vi)ax & mask);
         ex = (vf)((vi)ex & mask);
         kn = (vf)((vi)kn & mask);
         pn = (vf)((vi)pn & mask);
     }
+    AS_VF(pout) = pn;
+    AS_VF(kout) = kn;
     acc->drift = acc->drift + ax;
     acc->energy = acc->energy + ex;
     acc->coh = acc->coh + kn;
