@@ -1,16 +1,20 @@
 /**
  * Backend resolution. `auto` picks the fastest *exact* backend available on
- * this host by measuring it, not by assumption: each candidate runs the same
- * small phase-13 workload through the pool (after a warm-up that pays for
- * kernel compilation) and the highest pocket-update rate wins. A requested
+ * this host by measuring it, not by assumption: each candidate runs a scaled
+ * copy of the actual workload (same phase, same ring size up to 2^20 pockets,
+ * enough ticks to amortise per-call costs) through the pool, after a warm-up
+ * that pays for kernel compilation, and the highest rate wins. The shape
+ * matters: measured here, gpu.js webasm beats js on small rings but js split
+ * across threads beats it at N = 1M, where webasm's extra passes over memory
+ * cost more than its SIMD saves. Choices are cached per pool and shape. A requested
  * backend that is unavailable falls back to the `auto` choice, and the
  * fallback is reported to the caller (never silent).
  */
 import { performance } from 'node:perf_hooks';
 import { EXACT_BACKENDS, type BackendId, type BackendRequest, type ProbeResult } from './backend.js';
-import { phase13Params } from './params.js';
+import { phase12Params, phase13Params } from './params.js';
 import type { ComputePool } from './pool.js';
-import { Phase13Simulation } from './simulation.js';
+import { Phase12Simulation, Phase13Simulation } from './simulation.js';
 
 export interface BackendChoice {
   readonly requested: BackendRequest;
@@ -23,10 +27,31 @@ export interface BackendChoice {
   readonly measured: Readonly<Partial<Record<BackendId, number>>> | null;
 }
 
-const CALIBRATION = { pockets: 1 << 15, ticks: 64 } as const;
+/** What a run looks like, for calibration: lanes are rings (phase 13) or strands (phase 12). */
+export interface WorkloadShape {
+  readonly phase: 'phase12' | 'phase13';
+  readonly pockets: number;
+  readonly lanes: number;
+}
+
+const CALIBRATION_CELLS = 1 << 20;
+
+function calibrationShape(w: WorkloadShape): { pockets: number; lanes: number; ticks: number } {
+  const pockets = w.phase === 'phase12' ? 1 : Math.min(w.pockets, CALIBRATION_CELLS);
+  const lanes = Math.max(1, Math.min(w.lanes, Math.floor(CALIBRATION_CELLS / pockets)));
+  const ticks = Math.min(256, Math.max(8, Math.floor(CALIBRATION_CELLS / (pockets * lanes))));
+  return { pockets, lanes, ticks };
+}
+
+/** Bucket shapes so similar runs share one measurement. */
+function shapeKey(w: WorkloadShape): string {
+  const c = calibrationShape(w);
+  const log2 = (x: number): number => Math.round(Math.log2(x));
+  return `${w.phase}:${log2(c.pockets)}:${log2(c.lanes)}`;
+}
 
 const probes = new WeakMap<ComputePool, Map<BackendId, Promise<ProbeResult>>>();
-const autoChoices = new WeakMap<ComputePool, Promise<BackendChoice>>();
+const autoChoices = new WeakMap<ComputePool, Map<string, Promise<BackendChoice>>>();
 
 export function probeBackend(pool: ComputePool, backend: BackendId): Promise<ProbeResult> {
   let m = probes.get(pool);
@@ -39,24 +64,28 @@ export function probeBackend(pool: ComputePool, backend: BackendId): Promise<Pro
   return p;
 }
 
-async function measure(pool: ComputePool, backend: BackendId): Promise<number> {
-  const params = phase13Params({ pockets: CALIBRATION.pockets, ticks: CALIBRATION.ticks, couplings: [0.001] });
-  const sim = Phase13Simulation.create(pool, params, backend);
-  await sim.runEpoch(CALIBRATION.ticks); // warm-up: compiles kernels in the worker that runs them
+/** Cells (pocket- or strand-) updated per second on a scaled copy of the workload. */
+async function measure(pool: ComputePool, backend: BackendId, w: WorkloadShape): Promise<number> {
+  const c = calibrationShape(w);
+  const sim =
+    w.phase === 'phase12'
+      ? Phase12Simulation.create(pool, phase12Params({ ticks: 2 * c.ticks, eps: Array.from({ length: c.lanes }, () => 0.001) }), backend)
+      : Phase13Simulation.create(pool, phase13Params({ pockets: c.pockets, ticks: 2 * c.ticks, couplings: Array.from({ length: c.lanes }, () => 0.001) }), backend);
+  await sim.runEpoch(c.ticks); // warm-up: compiles kernels in the workers that run them
   const t0 = performance.now();
-  await sim.runEpoch(CALIBRATION.ticks);
+  await sim.runEpoch(c.ticks);
   const seconds = (performance.now() - t0) / 1000;
-  return (CALIBRATION.pockets * CALIBRATION.ticks) / seconds;
+  return (c.pockets * c.lanes * c.ticks) / seconds;
 }
 
-async function chooseAuto(pool: ComputePool): Promise<BackendChoice> {
+async function chooseAuto(pool: ComputePool, w: WorkloadShape): Promise<BackendChoice> {
   const measured: Partial<Record<BackendId, number>> = {};
   const executors: Partial<Record<BackendId, string>> = {};
   for (const b of EXACT_BACKENDS) {
     const probe = await probeBackend(pool, b);
     if (!probe.available) continue;
     executors[b] = probe.executor;
-    measured[b] = await measure(pool, b);
+    measured[b] = await measure(pool, b, w);
   }
   let best: BackendId = 'js';
   for (const [b, rate] of Object.entries(measured) as Array<[BackendId, number]>) {
@@ -65,17 +94,20 @@ async function chooseAuto(pool: ComputePool): Promise<BackendChoice> {
   return { requested: 'auto', backend: best, executor: executors[best] ?? best, fallback: null, measured };
 }
 
-export async function resolveBackend(pool: ComputePool, requested: BackendRequest): Promise<BackendChoice> {
+export async function resolveBackend(pool: ComputePool, requested: BackendRequest, workload: WorkloadShape): Promise<BackendChoice> {
   if (requested === 'auto') {
-    let c = autoChoices.get(pool);
+    let m = autoChoices.get(pool);
+    if (!m) autoChoices.set(pool, (m = new Map()));
+    const key = shapeKey(workload);
+    let c = m.get(key);
     if (!c) {
-      c = chooseAuto(pool);
-      autoChoices.set(pool, c);
+      c = chooseAuto(pool, workload);
+      m.set(key, c);
     }
     return c;
   }
   const probe = await probeBackend(pool, requested);
   if (probe.available) return { requested, backend: requested, executor: probe.executor, fallback: null, measured: null };
-  const auto = await resolveBackend(pool, 'auto');
+  const auto = await resolveBackend(pool, 'auto', workload);
   return { ...auto, requested, fallback: { from: requested, reason: probe.reason ?? 'unavailable' } };
 }

@@ -81,8 +81,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateSummary> 
   const pool = opts.pool ?? new ComputePool({ threads: opts.threads });
   pool.start();
   try {
-    const choice = await resolveBackend(pool, opts.backend);
     const params = opts.params;
+    const choice = await resolveBackend(
+      pool,
+      opts.backend,
+      params.phase === 'phase12' ? { phase: 'phase12', pockets: 1, lanes: params.eps.length } : { phase: 'phase13', pockets: params.pockets, lanes: params.rings },
+    );
     const sim = params.phase === 'phase12' ? Phase12Simulation.create(pool, params, choice.backend) : Phase13Simulation.create(pool, params, choice.backend);
     const epoch = opts.epochTicks ?? 1000;
     let last: RowBlock | undefined;

@@ -30,12 +30,11 @@ async function openSink(path: string | undefined, io: CliIO): Promise<{ write(s:
     return { write: async (s) => void io.stdout.write(s), close: async () => undefined };
   }
   const stream: WriteStream = createWriteStream(path);
-  await Promise.race([
-    once(stream, 'open'),
-    once(stream, 'error').then(([e]) => {
-      throw new QallowError('IO_ERROR', `cannot write --csv ${path}: ${(e as Error).message}`, { path });
-    }),
-  ]);
+  try {
+    await once(stream, 'open'); // rejects with the stream's 'error'
+  } catch (e) {
+    throw new QallowError('IO_ERROR', `cannot write --csv ${path}: ${e instanceof Error ? e.message : String(e)}; check that the directory exists and is writable`, { path });
+  }
   return {
     write: async (s) => {
       if (!stream.write(s)) await once(stream, 'drain');
