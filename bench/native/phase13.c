@@ -4,15 +4,17 @@
  *
  * Build (what bench/native/baseline.ts does):
  *   gcc -O3 -march=native -fopenmp -ffp-contract=off -o phase13 phase13.c -lm
- * Add -DSCALAR for the plain reference loop (natural layout, one chunk at a
- * time), used to cross-check the vectorised path.  -DLANES=8 forces 8 lanes
- * (AVX width) on an AVX-512 machine.
+ * Add -DSCALAR for the plain reference loop (natural layout, two buffers,
+ * one chunk at a time), used to cross-check the vectorised path.  LANES
+ * defaults to 16 with AVX-512, 8 with AVX, else 4; -DLANES=8 forces AVX width.
  *
  * Usage: ./phase13 N T K [threads]
  * Prints one JSON line:
- *   {"pockets":N,"ticks":T,"coupling":K,"threads":n,"seconds":s,
- *    "updatesPerSecond":u,"last":{"avg_coherence":A,"phase_drift":D,
- *    "phase_energy":E}}
+ *   {"pockets":N,"ticks":T,"coupling":K,"threads":n,"impl":"simd16",
+ *    "seconds":s,"updatesPerSecond":u,"last":{"avg_coherence":A,
+ *    "phase_drift":D,"phase_energy":E}}
+ * K is echoed as the double that was parsed (%.17g); the simulation uses
+ * (float)K, like the original CLI's (float)atof and like Math.fround.
  * A, D, E are the final tick's values printed with %.9g (binary32 values,
  * recoverable exactly).  JSON has no inf/nan, so a non-finite value is
  * printed as the string "NaN", "Infinity" or "-Infinity".
@@ -42,9 +44,16 @@
  * in the hot loop.  Slots past the end of the ring (ragged last chunk,
  * missing chunks in the last group) are computed but masked out of the sums
  * (a masked lane adds +0.0f, which leaves a float sum unchanged: the
- * accumulators start at +0 and can never become -0).  Groups are spread over
- * threads with OpenMP schedule(static); the result does not depend on the
- * thread count.
+ * accumulators start at +0 and can never become -0) and stored as 0.
+ * The state is updated IN PLACE (one phase array, one coherence array): the
+ * loop keeps the old values of positions j-1 and j in registers and loads
+ * j+1 before j is overwritten, and the old first/last value of every chunk
+ * (the only values other chunks read) is kept in a small double-buffered
+ * halo table.  That is 8 bytes read + 8 written per pocket and tick, instead
+ * of 8 + 8 + 8 (write-allocate) with a second pair of arrays, which matters
+ * because from about N = 1M up the loop is memory-bound.  Groups are spread
+ * over threads with OpenMP schedule(static); the result does not depend on
+ * the thread count.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,6 +66,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <omp.h>
+#include <immintrin.h>
 
 #define CHUNK 4096
 #define CHUNK_SHIFT 12
@@ -73,11 +83,15 @@ static inline float clampf(float v, float lo, float hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* Page-aligned; arrays of 2 MiB or more are 2 MiB aligned and asked for
+ * transparent huge pages (fewer TLB misses on the big state arrays). */
 static void *alloc_floats(size_t n) {
+    const size_t huge = (size_t)2 << 20;
     size_t bytes = n * sizeof(float);
-    bytes = (bytes + 4095u) & ~(size_t)4095u;
-    void *p = aligned_alloc(4096, bytes ? bytes : 4096);
-    if (p && bytes >= (size_t)8 << 20) madvise(p, bytes, MADV_HUGEPAGE);
+    size_t align = bytes >= huge ? huge : 4096;
+    bytes = (bytes + align - 1) & ~(align - 1);
+    void *p = aligned_alloc(align, bytes ? bytes : align);
+    if (p && align == huge) madvise(p, bytes, MADV_HUGEPAGE);
     return p;
 }
 
@@ -193,8 +207,10 @@ static int simulate(size_t n, long ticks, float k, int *threads_used, double *se
 #ifndef LANES
 #  if defined(__AVX512F__)
 #    define LANES 16
-#  else
+#  elif defined(__AVX__)
 #    define LANES 8
+#  else
+#    define LANES 4
 #  endif
 #endif
 #if LANES == 16
@@ -214,161 +230,240 @@ typedef float vf __attribute__((vector_size(LANES * 4)));
 typedef int32_t vi __attribute__((vector_size(LANES * 4)));
 #define GROUP ((size_t)LANES * CHUNK) /* floats per group of LANES chunks */
 
-#define AS_VF(p) (*(vf *)(p))
-#define AS_CVF(p) (*(const vf *)(p))
+#define LD(p) (*(const vf *)(p))
+#define ST(p, v) (*(vf *)(p) = (v))
 
 static inline vf splat(float s) {
     vf v;
     for (int l = 0; l < LANES; l++) v[l] = s;
     return v;
 }
-
-static inline size_t slot_of(size_t i) {
-    size_t c = i >> CHUNK_SHIFT, j = i & (CHUNK - 1);
-    return (c >> LANE_SHIFT) * GROUP + j * LANES + (c & (LANES - 1));
+static inline vi splati(int32_t s) {
+    vi v;
+    for (int l = 0; l < LANES; l++) v[l] = s;
+    return v;
 }
+
+/* clamp(v, 0, 1) exactly as NOTES §2.2 (v < 0 ? 0 : v > 1 ? 1 : v; NaN and
+ * -0 pass through).  x86 MAXPS/MINPS return their SECOND operand when the
+ * comparison is false or unordered, so max(0, v) then min(1, t) is that
+ * clamp in two instructions. */
+#if LANES == 16 && defined(__AVX512F__)
+static inline vf clamp01(vf v) {
+    return (vf)_mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(_mm512_setzero_ps(), (__m512)v));
+}
+#elif LANES == 8 && defined(__AVX__)
+static inline vf clamp01(vf v) {
+    return (vf)_mm256_min_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(_mm256_setzero_ps(), (__m256)v));
+}
+#elif LANES == 4 && defined(__SSE__)
+static inline vf clamp01(vf v) {
+    return (vf)_mm_min_ps(_mm_set1_ps(1.0f), _mm_max_ps(_mm_setzero_ps(), (__m128)v));
+}
+#else
+static inline vf clamp01(vf v) {
+    vi lt0 = v < splat(0.0f);
+    v = (vf)(~lt0 & (vi)v);
+    vi gt1 = v > splat(1.0f);
+    return (vf)(((vi)v & ~gt1) | (gt1 & (vi)splat(1.0f)));
+}
+#endif
 
 typedef struct {
     size_t n, nc, ng;
-    size_t last_chunk_len; /* pockets in chunk nc-1 (1..CHUNK) */
-    float g, dl, a, b, m;  /* per-tick constants; b and m change per tick */
+    size_t jl;            /* last position in the ring's last chunk (0..CHUNK-1) */
+    float g, dl, a, b, m; /* b and m change every tick */
 } Ctx;
+
+/* Old (previous-tick) first and last value of every chunk, by chunk index.
+ * Written while the chunk is updated in place, read by the neighbouring
+ * chunks on the next tick; two copies, alternating by tick parity. */
+typedef struct {
+    float *fp, *fk; /* value at position 0 */
+    float *lp, *lk; /* value at the chunk's last position */
+} Halo;
 
 typedef struct {
     vf drift, energy, coh, psum;
 } Acc;
 
-/* One vector of pockets: LANES chunks at one position j. */
+/* Update one vector of pockets (LANES chunks at one position) from the old
+ * values of the pocket and its two neighbours.  Returns the new values in
+ * *pn / *kn (zeroed in lanes outside the ring when masked). */
 static inline __attribute__((always_inline)) void
 pocket_step(const Ctx *cx, vf pL, vf pC, vf pR, vf kL, vf kC, vf kR,
-            float *restrict pout, float *restrict kout, Acc *acc,
-            int masked, vi mask) {
-    const vf zero = splat(0.0f), one = splat(1.0f);
-    const vi absmask = (vi)splat(0.0f) + 0x7fffffff;
+            vf *pn_out, vf *kn_out, Acc *acc, int masked, vi mask) {
+    const vi absmask = splati(0x7fffffff);
 
     vf nb = 0.5f * (pL + pR);
     vf d = nb - pC;
     vf pn = (pC + cx->g * d) - ((cx->dl * pC) * 0.01f);
     vf nu = 0.5f * (kL + kR);
     vf kn = (kC + cx->a * (nu - kC)) + cx->b;
-    /* clamp(kn, 0, 1): NaN passes through, exactly like NOTES §2.2 */
-    vi lt0 = kn < zero;
-    kn = (vf)(~lt0 & (vi)kn);
-    vi gt1 = kn > one;
-    kn = (vf)(((vi)kn & ~gt1) | (gt1 & (vi)one));
+    kn = clamp01(kn);
     vf x = pn - cx->m;
     vf ax = (vf)((vi)x & absmask);
     vf ex = (0.5f * x) * x;
     if (masked) {
-        /* Slots past the end of the ring are kept at exactly 0.  Otherwise
-         * the ring's values would diffuse into them and decay into
-         * subnormals, which are very slow; they must not reach the sums. */
+        /* Slots past the end of the ring are kept at exactly 0 (otherwise
+         * ring values would diffuse into them and decay into slow
+         * subnormals) and add +0.0f, a no-op, to the sums. */
         ax = (vf)((vi)ax & mask);
         ex = (vf)((vi)ex & mask);
         kn = (vf)((vi)kn & mask);
         pn = (vf)((vi)pn & mask);
     }
-    AS_VF(pout) = pn;
-    AS_VF(kout) = kn;
     acc->drift = acc->drift + ax;
     acc->energy = acc->energy + ex;
     acc->coh = acc->coh + kn;
     acc->psum = acc->psum + pn;
+    *pn_out = pn;
+    *kn_out = kn;
 }
 
-/* Position j of group gi with neighbours gathered by true ring index. */
+/* One group (LANES consecutive chunks), updated in place.  The loop keeps a
+ * window of old values in registers (j-1, j) and loads j+1 before j is
+ * overwritten, so each pocket is read once and written once per tick. */
 static inline __attribute__((always_inline)) void
-edge_step(const Ctx *cx, size_t gi, size_t j, const float *restrict P, const float *restrict K,
-          float *restrict Pn, float *restrict Kn, Acc *acc, int masked, vi mask) {
-    vf pL, pR, kL, kR;
-    const size_t n = cx->n;
-    for (int l = 0; l < LANES; l++) {
-        size_t c = gi * LANES + (size_t)l;
-        size_t i = c * CHUNK + j;
-        if (c < cx->nc && i < n) {
-            size_t Li = i == 0 ? n - 1 : i - 1;
-            size_t Ri = i == n - 1 ? 0 : i + 1;
-            size_t sl = slot_of(Li), sr = slot_of(Ri);
-            pL[l] = P[sl]; pR[l] = P[sr];
-            kL[l] = K[sl]; kR[l] = K[sr];
-        } else {
-            pL[l] = pR[l] = kL[l] = kR[l] = 0.0f;
-        }
-    }
-    size_t off = gi * GROUP + j * LANES;
-    pocket_step(cx, pL, AS_CVF(P + off), pR, kL, AS_CVF(K + off), kR,
-                Pn + off, Kn + off, acc, masked, mask);
-}
-
-/* Positions lo..hi-1 (all with both neighbours inside their own lane). */
-static inline __attribute__((always_inline)) void
-run_inner(const Ctx *cx, size_t gi, size_t lo, size_t hi, const float *restrict P,
-          const float *restrict K, float *restrict Pn, float *restrict Kn, Acc *acc,
-          int masked, vi lim) {
-    const float *p = P + gi * GROUP, *k = K + gi * GROUP;
-    float *pn = Pn + gi * GROUP, *kn = Kn + gi * GROUP;
-    vi mask = lim;
-    for (size_t j = lo; j < hi; j++) {
-        size_t o = j * LANES;
-        if (masked) mask = (vi)splat(0.0f) + (int32_t)j <= lim;
-        pocket_step(cx, AS_CVF(p + o - LANES), AS_CVF(p + o), AS_CVF(p + o + LANES),
-                    AS_CVF(k + o - LANES), AS_CVF(k + o), AS_CVF(k + o + LANES),
-                    pn + o, kn + o, acc, masked, mask);
-    }
-}
-
-static inline __attribute__((always_inline)) void
-group_body(const Ctx *cx_shared, size_t gi, const float *restrict P, const float *restrict K,
-           float *restrict Pn, float *restrict Kn, float *restrict part, int masked) {
-    /* private copy: the output stores cannot alias it, so the constants stay in registers */
-    const Ctx cxl = *cx_shared;
-    const Ctx *cx = &cxl;
+group_body(const Ctx *cx_shared, size_t gi, float *restrict P, float *restrict K,
+           const Halo *hc, const Halo *hn, float *restrict part, int masked) {
+    const Ctx cxv = *cx_shared; /* private copy: stores cannot alias it */
+    const Ctx *cx = &cxv;
+    const size_t nc = cx->nc, c0 = gi * LANES;
+    float *restrict p = P + gi * GROUP;
+    float *restrict k = K + gi * GROUP;
     Acc acc;
     acc.drift = acc.energy = acc.coh = acc.psum = splat(0.0f);
-    /* lim[l] = last valid position of lane l's chunk, -1 if no chunk */
+
+    /* lim[l]: last valid position of lane l's chunk, -1 if lane l has none */
     vi lim;
-    size_t jmax = CHUNK - 1, jl = CHUNK - 1; /* jl: last position of the ring's last chunk */
-    int lastlane_ragged = 0;
     for (int l = 0; l < LANES; l++) {
-        size_t c = gi * LANES + (size_t)l;
-        lim[l] = c + 1 < cx->nc ? CHUNK - 1 : (c + 1 == cx->nc ? (int32_t)cx->last_chunk_len - 1 : -1);
+        size_t c = c0 + (size_t)l;
+        lim[l] = c + 1 < nc ? CHUNK - 1 : (c + 1 == nc ? (int32_t)cx->jl : -1);
     }
+    size_t jmax = CHUNK - 1;  /* last position processed in this group */
+    int ragged = 0;           /* ring's last chunk is here and ends before jmax */
+    int lastlane = (int)(nc - 1 - c0); /* meaningful only in the last group */
     if (masked) {
-        size_t first = gi * LANES;
-        jl = cx->last_chunk_len - 1;
-        if (cx->nc - first == 1) jmax = jl; /* only one (possibly short) chunk in this group */
-        lastlane_ragged = jl < jmax;
+        if (nc - c0 == 1) jmax = cx->jl;
+        ragged = cx->jl < jmax;
     }
-    vi m0 = lim;
-    if (masked) m0 = (vi)splat(0.0f) + 0 <= lim;
-    edge_step(cx, gi, 0, P, K, Pn, Kn, &acc, masked, m0);
-    if (jmax > 0) {
-        if (lastlane_ragged && jl > 0) {
-            run_inner(cx, gi, 1, jl, P, K, Pn, Kn, &acc, masked, lim);
-            vi mj = (vi)splat(0.0f) + (int32_t)jl <= lim;
-            edge_step(cx, gi, jl, P, K, Pn, Kn, &acc, masked, mj);
-            run_inner(cx, gi, jl + 1, jmax, P, K, Pn, Kn, &acc, masked, lim);
+    vi mask = splati(-1);
+
+    /* ---- j = 0: left neighbour is the previous chunk's last pocket */
+    vf pC = LD(p), kC = LD(k);
+    vf pR = LD(p + LANES), kR = LD(k + LANES); /* old j = 1 */
+    vf pRw = pR, kRw = kR;                      /* unpatched copy for the window */
+    vf pL, kL;
+    for (int l = 0; l < LANES; l++) {
+        size_t c = c0 + (size_t)l;
+        if (c < nc) {
+            size_t cl = c == 0 ? nc - 1 : c - 1;
+            pL[l] = hc->lp[cl];
+            kL[l] = hc->lk[cl];
+            if (lim[l] == 0) { /* a one-pocket last chunk: right neighbour is pocket 0 */
+                pR[l] = hc->fp[0];
+                kR[l] = hc->fk[0];
+            }
         } else {
-            run_inner(cx, gi, 1, jmax, P, K, Pn, Kn, &acc, masked, lim);
+            pL[l] = kL[l] = pR[l] = kR[l] = 0.0f;
         }
-        vi mj = (vi)splat(0.0f) + (int32_t)jmax <= lim;
-        edge_step(cx, gi, jmax, P, K, Pn, Kn, &acc, masked, mj);
     }
-    float *pp = part + gi * LANES;
-    AS_VF(pp) = acc.drift;
-    AS_VF(pp + cx->ng * LANES) = acc.energy;
-    AS_VF(pp + 2 * cx->ng * LANES) = acc.coh;
-    AS_VF(pp + 3 * cx->ng * LANES) = acc.psum;
+    if (masked) mask = splati(0) <= lim;
+    vf pn, kn;
+    pocket_step(cx, pL, pC, pR, kL, kC, kR, &pn, &kn, &acc, masked, mask);
+    ST(p, pn);
+    ST(k, kn);
+    for (int l = 0; l < LANES; l++) {
+        size_t c = c0 + (size_t)l;
+        if (c < nc) {
+            hn->fp[c] = pn[l];
+            hn->fk[c] = kn[l];
+            if (lim[l] == 0) {
+                hn->lp[c] = pn[l];
+                hn->lk[c] = kn[l];
+            }
+        }
+    }
+
+    if (jmax > 0) {
+        vf pP = pC, kP = kC; /* old j-1 */
+        pC = pRw;            /* old j */
+        kC = kRw;
+        size_t j = 1;
+        /* fast positions: both neighbours in the same lane */
+#define INNER(hi)                                                                 \
+        for (; j < (hi); j++) {                                                   \
+            const size_t o = j * LANES;                                           \
+            vf pR2 = LD(p + o + LANES), kR2 = LD(k + o + LANES);                  \
+            if (masked) mask = splati((int32_t)j) <= lim;                          \
+            pocket_step(cx, pP, pC, pR2, kP, kC, kR2, &pn, &kn, &acc, masked, mask); \
+            ST(p + o, pn);                                                        \
+            ST(k + o, kn);                                                        \
+            pP = pC; kP = kC;                                                     \
+            pC = pR2; kC = kR2;                                                   \
+        }
+        if (ragged && cx->jl > 0) {
+            const size_t jl = cx->jl;
+            INNER(jl)
+            /* j = jl: the last pocket of the ring wraps to pocket 0 */
+            const size_t o = jl * LANES;
+            vf pR2 = LD(p + o + LANES), kR2 = LD(k + o + LANES);
+            vf pR3 = pR2, kR3 = kR2;
+            pR3[lastlane] = hc->fp[0];
+            kR3[lastlane] = hc->fk[0];
+            mask = splati((int32_t)jl) <= lim;
+            pocket_step(cx, pP, pC, pR3, kP, kC, kR3, &pn, &kn, &acc, masked, mask);
+            ST(p + o, pn);
+            ST(k + o, kn);
+            hn->lp[nc - 1] = pn[lastlane];
+            hn->lk[nc - 1] = kn[lastlane];
+            pP = pC; kP = kC;
+            pC = pR2; kC = kR2;
+            j = jl + 1;
+        }
+        INNER(jmax)
+#undef INNER
+        /* j = jmax: right neighbour is the next chunk's first pocket */
+        for (int l = 0; l < LANES; l++) {
+            size_t c = c0 + (size_t)l;
+            if (c < nc) {
+                size_t cr = c + 1 == nc ? 0 : c + 1;
+                pR[l] = hc->fp[cr];
+                kR[l] = hc->fk[cr];
+            } else {
+                pR[l] = kR[l] = 0.0f;
+            }
+        }
+        if (masked) mask = splati((int32_t)jmax) <= lim;
+        pocket_step(cx, pP, pC, pR, kP, kC, kR, &pn, &kn, &acc, masked, mask);
+        ST(p + jmax * LANES, pn);
+        ST(k + jmax * LANES, kn);
+        for (int l = 0; l < LANES; l++) {
+            size_t c = c0 + (size_t)l;
+            if (c < nc && lim[l] == (int32_t)jmax) {
+                hn->lp[c] = pn[l];
+                hn->lk[c] = kn[l];
+            }
+        }
+    }
+
+    const size_t stride = cx->ng * LANES;
+    float *pp = part + c0;
+    ST(pp, acc.drift);
+    ST(pp + stride, acc.energy);
+    ST(pp + 2 * stride, acc.coh);
+    ST(pp + 3 * stride, acc.psum);
 }
 
-static void group_full(const Ctx *cx, size_t gi, const float *restrict P, const float *restrict K,
-                       float *restrict Pn, float *restrict Kn, float *restrict part) {
-    group_body(cx, gi, P, K, Pn, Kn, part, 0);
+static void group_full(const Ctx *cx, size_t gi, float *restrict P, float *restrict K,
+                       const Halo *hc, const Halo *hn, float *restrict part) {
+    group_body(cx, gi, P, K, hc, hn, part, 0);
 }
 
-static void group_masked(const Ctx *cx, size_t gi, const float *restrict P, const float *restrict K,
-                         float *restrict Pn, float *restrict Kn, float *restrict part) {
-    group_body(cx, gi, P, K, Pn, Kn, part, 1);
+static void group_masked(const Ctx *cx, size_t gi, float *restrict P, float *restrict K,
+                         const Halo *hc, const Halo *hn, float *restrict part) {
+    group_body(cx, gi, P, K, hc, hn, part, 1);
 }
 
 static int simulate(size_t n, long ticks, float k, int *threads_used, double *seconds, LastRow *last) {
@@ -376,20 +471,27 @@ static int simulate(size_t n, long ticks, float k, int *threads_used, double *se
     cx.n = n;
     cx.nc = (n + CHUNK - 1) / CHUNK;
     cx.ng = (cx.nc + LANES - 1) / LANES;
-    cx.last_chunk_len = n - (cx.nc - 1) * CHUNK;
+    cx.jl = n - (cx.nc - 1) * CHUNK - 1;
     const size_t nc = cx.nc, ng = cx.ng;
     const size_t slots = ng * GROUP;
     const float nf = (float)n;
-    /* the last group needs masking unless it is LANES full chunks */
-    const int last_masked = !(nc == ng * LANES && cx.last_chunk_len == CHUNK);
+    /* the last group needs masking unless it holds LANES full chunks */
+    const int last_masked = !(nc == ng * LANES && cx.jl == CHUNK - 1);
+    const size_t nfull = last_masked ? ng - 1 : ng;
 
     float *P = alloc_floats(slots), *K = alloc_floats(slots);
-    float *P2 = alloc_floats(slots), *K2 = alloc_floats(slots);
     float *part = alloc_floats(4 * ng * LANES);
-    float *cpart = alloc_floats(nc);
-    if (!P || !K || !P2 || !K2 || !part || !cpart) return -1;
+    float *hbuf = alloc_floats(8 * nc);
+    if (!P || !K || !part || !hbuf) return -1;
+    Halo halo[2];
+    for (int s = 0; s < 2; s++) {
+        halo[s].fp = hbuf + (size_t)(4 * s + 0) * nc;
+        halo[s].fk = hbuf + (size_t)(4 * s + 1) * nc;
+        halo[s].lp = hbuf + (size_t)(4 * s + 2) * nc;
+        halo[s].lk = hbuf + (size_t)(4 * s + 3) * nc;
+    }
 
-    /* First touch with the same static schedule as the tick loop. */
+    /* Tick-0 state, first touched with the tick loop's static schedule. */
 #pragma omp parallel for schedule(static)
     for (size_t gi = 0; gi < ng; gi++) {
         for (size_t j = 0; j < CHUNK; j++) {
@@ -398,13 +500,18 @@ static int simulate(size_t n, long ticks, float k, int *threads_used, double *se
                 int valid = c < nc && i < n;
                 P[s] = valid ? init_phi(i, nf) : 0.0f;
                 K[s] = valid ? init_kappa(i) : 0.0f;
-                P2[s] = 0.0f;
-                K2[s] = 0.0f;
             }
         }
     }
+    for (size_t c = 0; c < nc; c++) {
+        size_t first = c * CHUNK, lastp = c + 1 < nc ? first + CHUNK - 1 : n - 1;
+        halo[0].fp[c] = init_phi(first, nf);
+        halo[0].fk[c] = init_kappa(first);
+        halo[0].lp[c] = init_phi(lastp, nf);
+        halo[0].lk[c] = init_kappa(lastp);
+    }
     float m, h;
-    initial_mean_drift(n, nc, cpart, &m, &h);
+    initial_mean_drift(n, nc, part, &m, &h);
 
     cx.g = k * 120.0f;
     cx.dl = k * 15.0f;
@@ -413,7 +520,6 @@ static int simulate(size_t n, long ticks, float k, int *threads_used, double *se
     cx.m = m;
     cx.b = bk + clampf(1.0f - h, 0.0f, 1.0f) * 0.0003f;
 
-    float *pa = P, *ka = K, *pb = P2, *kb = K2;
     int nth = 1;
     double t0 = now_seconds();
 #pragma omp parallel
@@ -421,11 +527,11 @@ static int simulate(size_t n, long ticks, float k, int *threads_used, double *se
 #pragma omp single
         nth = omp_get_num_threads();
         for (long t = 1; t <= ticks; t++) {
-            const size_t nfull = last_masked ? ng - 1 : ng;
+            const Halo *hc = &halo[(t - 1) & 1], *hn = &halo[t & 1];
 #pragma omp for schedule(static)
             for (size_t gi = 0; gi < ng; gi++) {
-                if (gi < nfull) group_full(&cx, gi, pa, ka, pb, kb, part);
-                else group_masked(&cx, gi, pa, ka, pb, kb, part);
+                if (gi < nfull) group_full(&cx, gi, P, K, hc, hn, part);
+                else group_masked(&cx, gi, P, K, hc, hn, part);
             }
 #pragma omp single
             {
@@ -438,14 +544,12 @@ static int simulate(size_t n, long ticks, float k, int *threads_used, double *se
                 last->phase_energy = energy;
                 cx.m = psum / nf;
                 cx.b = bk + clampf(1.0f - h, 0.0f, 1.0f) * 0.0003f;
-                float *tp = pa; pa = pb; pb = tp;
-                tp = ka; ka = kb; kb = tp;
             }
         }
     }
     *seconds = now_seconds() - t0;
     *threads_used = nth;
-    free(P); free(K); free(P2); free(K2); free(part); free(cpart);
+    free(P); free(K); free(part); free(hbuf);
     return 0;
 }
 #endif

@@ -1,0 +1,21 @@
+/**
+ * `npm run bench -- [name ...]`: run benchmarks by name (default: all).
+ * Each prints its figures as ratios against a baseline measured in the same
+ * run; absolute times on shared machines mean little.
+ */
+import { kernelsBench } from './kernels.js';
+
+const benches: Record<string, (args: string[]) => Promise<void>> = {
+  kernels: kernelsBench,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const selected = name === undefined ? Object.keys(benches) : [name];
+for (const n of selected) {
+  const b = benches[n];
+  if (!b) {
+    process.stderr.write(`unknown benchmark "${n}"; choose one of: ${Object.keys(benches).join(', ')}\n`);
+    process.exit(2);
+  }
+  await b(rest);
+}
