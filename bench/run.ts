@@ -3,10 +3,12 @@
  * Each prints its figures as ratios against a baseline measured in the same
  * run; absolute times on shared machines mean little.
  */
+import { gpujsCeilingBench } from './gpujs-ceiling.js';
 import { kernelsBench } from './kernels.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   kernels: kernelsBench,
+  'gpujs-ceiling': gpujsCeilingBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

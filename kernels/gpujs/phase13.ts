@@ -25,7 +25,7 @@ interface Consts {
 }
 type This = KernelThis<Consts>;
 
-function phaseKernel(this: This, P: number[][], Kc: number[]): number {
+export function phaseKernel(this: This, P: number[][], Kc: number[]): number {
   const i = this.thread.x;
   const r = this.thread.y;
   const n = this.constants.N;
@@ -46,7 +46,7 @@ function phaseKernel(this: This, P: number[][], Kc: number[]): number {
   return Math.fround(step - Math.fround(Math.fround(dl * pi) * Math.fround(0.01)));
 }
 
-function coherenceKernel(this: This, K: number[][], S: number[][], Kc: number[]): number {
+export function coherenceKernel(this: This, K: number[][], S: number[][], Kc: number[]): number {
   const i = this.thread.x;
   const r = this.thread.y;
   const n = this.constants.N;
@@ -81,7 +81,7 @@ function coherenceKernel(this: This, K: number[][], S: number[][], Kc: number[])
   return v;
 }
 
-function partialsKernel(this: This, P: number[][], K: number[][], S: number[][]): number {
+export function partialsKernel(this: This, P: number[][], K: number[][], S: number[][]): number {
   const c = this.thread.x;
   const r = this.thread.y;
   const q = this.thread.z;
@@ -107,7 +107,7 @@ function partialsKernel(this: This, P: number[][], K: number[][], S: number[][])
   return acc;
 }
 
-function scalarsKernel(this: This, Pa: number[][][], S: number[][]): number {
+export function scalarsKernel(this: This, Pa: number[][][], S: number[][]): number {
   const q = this.thread.x;
   const r = this.thread.y;
   const fn = this.constants.N;
