@@ -9,12 +9,15 @@ import type { RowBlockDescriptor } from './rows.js';
 import type { Phase12Descriptor, Phase13Descriptor } from './state.js';
 
 /** Concrete backends. `js` is the plain TypeScript float32 reference. */
-export const BACKENDS = ['js', 'webasm', 'cpu', 'gpu'] as const;
+export const BACKENDS = ['js', 'wasm', 'webasm', 'cpu', 'gpu'] as const;
 export type BackendId = (typeof BACKENDS)[number];
 export type BackendRequest = BackendId | 'auto';
 
 /** Backends whose output is bit-exact against the golden vectors (tested). */
-export const EXACT_BACKENDS: readonly BackendId[] = ['js', 'webasm', 'cpu'];
+export const EXACT_BACKENDS: readonly BackendId[] = ['js', 'wasm', 'webasm', 'cpu'];
+
+/** Backends that run phase 13 in place on the shared state and can split a tick's chunks across threads. */
+export const SLICE_BACKENDS: readonly BackendId[] = ['js', 'wasm'];
 
 export function isBackendRequest(v: string): v is BackendRequest {
   return v === 'auto' || (BACKENDS as readonly string[]).includes(v);
@@ -33,14 +36,13 @@ export interface Phase13RingsTask {
   readonly kernelThreads: boolean;
 }
 
-/** One tick over a list of (ring, chunk range) items; js backend only. */
+/** One tick over a list of (ring, chunk range) items; partials land in the state's partials region. */
 export interface Phase13SliceTask {
   readonly type: 'phase13.slice';
+  readonly backend: 'js' | 'wasm';
   readonly state: Phase13Descriptor;
   /** Flat [ring, c0, c1, ...] triples. */
   readonly items: readonly number[];
-  /** Float32 [rings × chunks × 4] partials. */
-  readonly partials: SharedArrayBuffer;
   /** Per ring: mean m and bias b for this tick. */
   readonly means: readonly number[];
   readonly biases: readonly number[];

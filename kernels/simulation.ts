@@ -7,7 +7,7 @@
  * - rings (or strands) are split into contiguous groups, one task per group,
  *   each task running every tick of the epoch with no per-tick round trip;
  * - when there are fewer rings than threads and the rings are large, the js
- *   backend instead splits each tick's chunks across the threads ("slice"
+ *   and wasm backends instead splits each tick's chunks across the threads ("slice"
  *   mode): workers write chunk partials into shared memory and the
  *   coordinator adds them in chunk order. One dispatch per tick costs
  *   ≈0.1 ms against ≈10 ms of work per tick at N = 1M, so the per-tick
@@ -16,8 +16,8 @@
  *   threads for that group instead.
  */
 import { CHUNK } from './constants.js';
-import type { BackendId, RunInfo } from './backend.js';
-import { bias, chunkCount, initPhase13, phase13Finish } from './js/phase13.js';
+import { SLICE_BACKENDS, type BackendId, type RunInfo } from './backend.js';
+import { bias, initPhase13, phase13Finish } from './js/phase13.js';
 import type { Phase12Params, Phase13Params } from './params.js';
 import type { ComputePool } from './pool.js';
 import { RowBlock } from './rows.js';
@@ -65,7 +65,7 @@ export class Phase13Simulation {
   /** Whether an epoch will split ticks across threads (js, few large rings). */
   get sliced(): boolean {
     const s = this.state;
-    return this.backend === 'js' && this.pool.threads > 1 && s.rings < this.pool.threads && s.pockets >= SLICE_MIN_POCKETS;
+    return SLICE_BACKENDS.includes(this.backend) && this.pool.threads > 1 && s.rings < this.pool.threads && s.pockets >= SLICE_MIN_POCKETS;
   }
 
   async runEpoch(ticks: number): Promise<RowBlock> {
@@ -73,7 +73,7 @@ export class Phase13Simulation {
     const rows = RowBlock.allocate(ticks, s.rings);
     if (this.sliced) {
       await this.runSliced(ticks, rows);
-      this.lastRun = { executor: `js/sliced×${this.pool.threads}`, fallbackReason: null };
+      this.lastRun = { executor: `${this.backend}/sliced×${this.pool.threads}`, fallbackReason: null };
       return rows;
     }
     const groups = splitRange(s.rings, this.pool.threads);
@@ -90,9 +90,8 @@ export class Phase13Simulation {
 
   private async runSliced(ticks: number, rows: RowBlock): Promise<void> {
     const s = this.state;
-    const chunks = chunkCount(s.pockets);
-    const partials = new SharedArrayBuffer(s.rings * chunks * 4 * 4);
-    const partialView = new Float32Array(partials);
+    const chunks = s.chunks;
+    const backend = this.backend === 'wasm' ? 'wasm' : 'js';
     // Flatten (ring, chunk) and cut into one contiguous range per thread.
     const total = s.rings * chunks;
     const ranges = splitRange(total, this.pool.threads).map(([a, b]) => {
@@ -109,9 +108,9 @@ export class Phase13Simulation {
     for (let t = 0; t < ticks; t++) {
       const means = Array.from(s.mean);
       const biases = Array.from(s.coupling, (k, r) => bias(k, s.history[r]!));
-      await Promise.all(ranges.map((items) => this.pool.run({ type: 'phase13.slice', state: s.descriptor, items, partials, means, biases })));
+      await Promise.all(ranges.map((items) => this.pool.run({ type: 'phase13.slice', backend, state: s.descriptor, items, means, biases })));
       for (let r = 0; r < s.rings; r++) {
-        phase13Finish(s, r, partialView.subarray(r * chunks * 4, (r + 1) * chunks * 4), chunks, rows.values, rows.offset(t, r));
+        phase13Finish(s, r, s.partials.subarray(r * chunks * 4, (r + 1) * chunks * 4), chunks, rows.values, rows.offset(t, r));
       }
       s.advance(1);
     }

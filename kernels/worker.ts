@@ -8,7 +8,7 @@ import type { ComputeTask, ProbeResult, RunInfo, TaskReply, TaskResults } from '
 import { runPhase12Strands } from './js/phase12.js';
 import { phase13Chunks } from './js/phase13.js';
 import { runPhase13Rings } from './js/phase13.js';
-import { chunkCount } from './js/phase13.js';
+import { phase13ChunksWasm, runPhase13RingsWasm } from './wasm/phase13.js';
 import { RowBlock } from './rows.js';
 import { Phase12State, Phase13State } from './state.js';
 import type { GpuMode } from './gpujs/runtime.js';
@@ -16,6 +16,7 @@ import type { GpuMode } from './gpujs/runtime.js';
 type Value = TaskResults[keyof TaskResults];
 
 async function gpuMode(backend: 'webasm' | 'cpu' | 'gpu'): Promise<GpuMode> {
+  // (js and wasm never reach here)
   if (backend !== 'gpu') return backend;
   const { default: gpujs } = await import('gpu.js');
   if (await gpujs.GPU.isWebGPUAvailable()) return 'gpu';
@@ -27,6 +28,15 @@ async function gpuMode(backend: 'webasm' | 'cpu' | 'gpu'): Promise<GpuMode> {
 
 async function probe(backend: ComputeTask & { type: 'probe' }): Promise<ProbeResult> {
   if (backend.backend === 'js') return { available: true, executor: 'js', reason: null };
+  if (backend.backend === 'wasm') {
+    try {
+      const state = Phase13State.allocate({ pockets: 8, rings: 1, couplings: [0.001] });
+      runPhase13RingsWasm(state, 0, 1, 1, RowBlock.allocate(1, 1), 0);
+      return { available: true, executor: 'wasm', reason: null };
+    } catch (e) {
+      return { available: false, executor: 'none', reason: `the wasm kernel does not load here: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
   try {
     const mode = await gpuMode(backend.backend);
     // Run a real two-ring kernel and report what gpu.js actually executed.
@@ -54,18 +64,26 @@ async function execute(task: ComputeTask): Promise<Value> {
         runPhase13Rings(state, task.r0, task.r1, task.ticks, rows, task.rowTick0);
         return { executor: 'js', fallbackReason: null } satisfies RunInfo;
       }
+      if (task.backend === 'wasm') {
+        runPhase13RingsWasm(state, task.r0, task.r1, task.ticks, rows, task.rowTick0);
+        return { executor: 'wasm', fallbackReason: null } satisfies RunInfo;
+      }
       const { runPhase13RingsGpu } = await import('./gpujs/phase13.js');
       const info = await runPhase13RingsGpu(await gpuMode(task.backend), state, task.r0, task.r1, task.ticks, rows, task.rowTick0, task.kernelThreads);
       return { executor: `${info.backend ?? task.backend}/${info.executor}`, fallbackReason: info.fallbackReason } satisfies RunInfo;
     }
     case 'phase13.slice': {
       const state = Phase13State.attach(task.state);
-      const chunks = chunkCount(state.pockets);
+      const chunks = state.chunks;
       const par = state.parity;
-      const partials = new Float32Array(task.partials);
+      let wasmFn: Parameters<typeof phase13ChunksWasm>[1];
       for (let i = 0; i < task.items.length; i += 3) {
         const ring = task.items[i]!;
-        const view = partials.subarray(ring * chunks * 4, (ring + 1) * chunks * 4);
+        if (task.backend === 'wasm') {
+          wasmFn = phase13ChunksWasm(state, wasmFn, ring, task.items[i + 1]!, task.items[i + 2]!, task.means[ring]!, task.biases[ring]!);
+          continue;
+        }
+        const view = state.partials.subarray(ring * chunks * 4, (ring + 1) * chunks * 4);
         phase13Chunks(
           state.phase[par], state.coherence[par], state.phase[par ^ 1], state.coherence[par ^ 1],
           ring * state.pockets, state.pockets, task.items[i + 1]!, task.items[i + 2]!,
@@ -77,9 +95,11 @@ async function execute(task: ComputeTask): Promise<Value> {
     case 'phase12.strands': {
       const state = Phase12State.attach(task.state);
       const rows = RowBlock.attach(task.rows);
-      if (task.backend === 'js') {
+      if (task.backend === 'js' || task.backend === 'wasm') {
+        // Phase 12 is three scalars per strand: the wasm backend has no kernel
+        // of its own for it and runs the js reference, and says so.
         runPhase12Strands(state, task.s0, task.s1, task.ticks, rows, task.rowTick0);
-        return { executor: 'js', fallbackReason: null } satisfies RunInfo;
+        return { executor: task.backend === 'wasm' ? 'js (phase 12 has no wasm kernel)' : 'js', fallbackReason: null } satisfies RunInfo;
       }
       const { runPhase12StrandsGpu } = await import('./gpujs/phase12.js');
       const mode = await gpuMode(task.backend);

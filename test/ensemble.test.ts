@@ -29,7 +29,7 @@ const ringCases: Array<{ name: string; pockets: number; ticks: number; couplings
   { name: 'uncapped 4096-pocket rings', pockets: 4096, ticks: 500, couplings: ['0.05', '0.001', '0.01'], uncapped: true },
 ];
 
-for (const backend of ['js', 'webasm', 'cpu'] as const) {
+for (const backend of ['js', 'wasm', 'webasm', 'cpu'] as const) {
   for (const c of ringCases) {
     test(`${backend}: phase13 rings, ${c.name}`, async (t) => {
       const args = ['simulate', 'phase13', '--pockets', String(c.pockets), '--ticks', String(c.ticks), `--coupling=${c.couplings.join(',')}`, '--backend', backend];

@@ -55,6 +55,16 @@ test('js: N = 1,000,000 gives identical rows and state on 1, 2 and 4 threads', a
   t.deepEqual(four, { ...one, executor: four.executor });
 });
 
+test('wasm: N = 1,000,000 gives identical results on 1, 2 and 4 threads, and equals js', async (t) => {
+  const js = await runWith(1, 'js', 1_000_000, 1, 12);
+  for (const threads of [1, 2, 4]) {
+    const w = await runWith(threads, 'wasm', 1_000_000, 1, 12);
+    t.is(w.executor, threads === 1 ? 'wasm' : `wasm/sliced×${threads}`);
+    t.is(w.rows, js.rows, `rows on ${threads} thread(s)`);
+    t.is(w.state, js.state, `state on ${threads} thread(s)`);
+  }
+});
+
 test('webasm: N = 1,000,000 gives identical results on 1, 2 and 4 threads, and equals js', async (t) => {
   const js = await runWith(1, 'js', 1_000_000, 1, 8);
   for (const threads of [1, 2, 4]) {
@@ -67,7 +77,7 @@ test('webasm: N = 1,000,000 gives identical results on 1, 2 and 4 threads, and e
 
 test('js and webasm: several rings split into different groups per thread count agree', async (t) => {
   const ref = await runWith(1, 'js', 100_000, 5, 10);
-  for (const [threads, backend] of [[2, 'js'], [4, 'js'], [3, 'webasm']] as const) {
+  for (const [threads, backend] of [[2, 'js'], [4, 'js'], [3, 'webasm'], [2, 'wasm'], [4, 'wasm']] as const) {
     const o = await runWith(threads, backend, 100_000, 5, 10);
     t.is(o.rows, ref.rows, `${backend} on ${threads} threads`);
     t.is(o.state, ref.state, `${backend} on ${threads} threads`);

@@ -163,11 +163,11 @@ export function chunkCount(pockets: number): number {
  */
 export function runPhase13Rings(state: Phase13State, r0: number, r1: number, ticks: number, rows: RowBlock, rowTick0: number): void {
   const n = state.pockets;
-  const chunks = chunkCount(n);
-  const partials = new Float32Array(4 * chunks);
+  const chunks = state.chunks;
   for (let r = r0; r < r1; r++) {
     const base = r * n;
     const k = state.coupling[r]!;
+    const partials = state.partials.subarray(r * chunks * 4, (r + 1) * chunks * 4);
     let par = state.parity;
     for (let t = 0; t < ticks; t++) {
       const b = bias(k, state.history[r]!);

@@ -42,6 +42,6 @@ export function parseNumberList(flag: string): (text: string) => number[] {
 }
 
 export function parseBackend(text: string): BackendRequest {
-  if (!isBackendRequest(text)) throw usage('--backend', 'one of auto, webasm, cpu, js, gpu', text);
+  if (!isBackendRequest(text)) throw usage('--backend', 'one of auto, wasm, webasm, cpu, js, gpu', text);
   return text;
 }

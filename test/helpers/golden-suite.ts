@@ -7,7 +7,7 @@ import { ComputePool } from '../../kernels/pool.js';
 import { cliArgs, compareCsv, goldenCases, ourLines } from './golden.js';
 import { runCliInProcess } from './inprocess.js';
 
-export function goldenSuite(backend: 'js' | 'webasm' | 'cpu'): void {
+export function goldenSuite(backend: 'js' | 'wasm' | 'webasm' | 'cpu'): void {
   const pool = new ComputePool({ threads: 2 });
   test.before(() => pool.start());
   test.after.always(() => pool.stop());

@@ -95,7 +95,7 @@ async function run(params: PhaseParams, opts: CommonOptions, io: CliIO): Promise
 function common<Opts extends OptionValues>(cmd: Command<[], Opts>) {
   return cmd
     .option('--csv <file>', 'write the per-tick CSV to FILE (default: stdout)')
-    .addOption(new Option('--backend <backend>', 'auto | webasm | cpu | js | gpu').default('auto' as BackendRequest).argParser(parseBackend))
+    .addOption(new Option('--backend <backend>', 'auto | wasm | webasm | cpu | js | gpu').default('auto' as BackendRequest).argParser(parseBackend))
     .option('--audit-tag <tag>', 'value of the audit_tag column', DEFAULT_TAG)
     .option('--threads <n>', 'compute pool threads (default: available cores)', parseInteger('--threads'))
     .option('--json', 'print the summary as JSON');

@@ -1,0 +1,3 @@
+import { goldenSuite } from './helpers/golden-suite.js';
+
+goldenSuite('wasm');
