@@ -56,7 +56,7 @@ function parseList(args: string[], flag: string): string[] | undefined {
 
 export async function kernelsBench(args: string[]): Promise<void> {
   const sizes = (parseList(args, '--sizes') ?? ['1000000', '16000000']).map(Number);
-  const wanted = (parseList(args, '--backends') ?? ['js', 'webasm', 'cpu', 'gpu']) as BackendId[];
+  const wanted = (parseList(args, '--backends') ?? ['js', 'wasm', 'webasm', 'cpu', 'gpu']) as BackendId[];
   const json = args.includes('--json');
   const threads = availableParallelism();
   const figures: Figure[] = [];
