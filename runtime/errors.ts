@@ -13,6 +13,21 @@ export const ErrorCodes = [
   'TASK_FAILED',
   'IO_ERROR',
   'INTERNAL',
+  // actors and supervision
+  'ACTOR_NOT_FOUND',
+  'ACTOR_STOPPED',
+  'MAILBOX_FULL',
+  'TIMEOUT',
+  'SUPERVISION_ESCALATED',
+  // persistence
+  'STORE_CLOSED',
+  'STORE_CORRUPT',
+  'CHECKPOINT_NOT_FOUND',
+  'CHECKPOINT_CORRUPT',
+  'REPLAY_MISMATCH',
+  'BAD_ENCODING',
+  // configuration
+  'CONFIG_INVALID',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
