@@ -36,16 +36,19 @@ export interface Phase13RingsTask {
   readonly kernelThreads: boolean;
 }
 
-/** One tick over a list of (ring, chunk range) items; partials land in the state's partials region. */
-export interface Phase13SliceTask {
-  readonly type: 'phase13.slice';
+/** One member of a gang running a whole epoch over (ring, chunk range) items (see gang.ts). */
+export interface Phase13GangTask {
+  readonly type: 'phase13.gang';
   readonly backend: 'js' | 'wasm';
   readonly state: Phase13Descriptor;
+  readonly rows: RowBlockDescriptor;
+  readonly control: SharedArrayBuffer;
+  readonly member: number;
+  readonly members: number;
   /** Flat [ring, c0, c1, ...] triples. */
   readonly items: readonly number[];
-  /** Per ring: mean m and bias b for this tick. */
-  readonly means: readonly number[];
-  readonly biases: readonly number[];
+  readonly ticks: number;
+  readonly rowTick0: number;
 }
 
 export interface Phase12StrandsTask {
@@ -71,7 +74,7 @@ export interface FaultTask {
   readonly kind: 'throw' | 'exit';
 }
 
-export type ComputeTask = Phase13RingsTask | Phase13SliceTask | Phase12StrandsTask | ProbeTask | FaultTask;
+export type ComputeTask = Phase13RingsTask | Phase13GangTask | Phase12StrandsTask | ProbeTask | FaultTask;
 
 export interface RunInfo {
   /** What executed: e.g. 'js', 'webasm/fused-sync', 'cpu/generic'. */
@@ -88,7 +91,7 @@ export interface ProbeResult {
 
 export interface TaskResults {
   'phase13.rings': RunInfo;
-  'phase13.slice': null;
+  'phase13.gang': null;
   'phase12.strands': RunInfo;
   probe: ProbeResult;
   fault: null;

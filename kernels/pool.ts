@@ -36,6 +36,7 @@ export class ComputePool {
   private completed = 0;
   private failed = 0;
   private crashed = 0;
+  private gangTail: Promise<void> = Promise.resolve();
 
   constructor(init: ComputePoolInit = {}) {
     const threads = init.threads ?? availableParallelism();
@@ -89,6 +90,43 @@ export class ComputePool {
     }
     this.completed++;
     return reply.value;
+  }
+
+  /**
+   * Run tasks that wait for each other (a gang: see gang.ts) all at once.
+   * Gangs are serialised: two gangs sharing the threads could each hold some
+   * and wait forever for the rest. Other tasks still interleave; they never
+   * wait on anything, so a gang member queued behind one starts soon. When a
+   * member fails, `abort` is called so the others stop waiting, and the
+   * first failure is rethrown once every member has settled.
+   */
+  async runGang<T extends ComputeTask>(tasks: readonly T[], abort: () => void): Promise<Array<TaskResult<T>>> {
+    if (tasks.length > this.threads) {
+      throw new QallowError('INTERNAL', `a gang of ${tasks.length} tasks cannot run on ${this.threads} threads`, { tasks: tasks.length });
+    }
+    const previous = this.gangTail;
+    let release!: () => void;
+    this.gangTail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      const settled = await Promise.allSettled(
+        tasks.map((t) =>
+          this.run(t).catch((e: unknown) => {
+            abort();
+            throw e;
+          }),
+        ),
+      );
+      const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed.length > 0) {
+        // Prefer the member's own error over the "gang aborted" of the others.
+        const own = failed.find((f) => !(f.reason instanceof QallowError && f.reason.message.startsWith('gang aborted')));
+        throw (own ?? failed[0]!).reason;
+      }
+      return settled.map((r) => (r as PromiseFulfilledResult<TaskResult<T>>).value);
+    } finally {
+      release();
+    }
   }
 
   stats(): ComputePoolStats {

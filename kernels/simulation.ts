@@ -17,7 +17,8 @@
  */
 import { CHUNK } from './constants.js';
 import { SLICE_BACKENDS, type BackendId, type RunInfo } from './backend.js';
-import { bias, initPhase13, phase13Finish } from './js/phase13.js';
+import { abortGang, newGangControl } from './gang.js';
+import { initPhase13 } from './js/phase13.js';
 import type { Phase12Params, Phase13Params } from './params.js';
 import type { ComputePool } from './pool.js';
 import { RowBlock } from './rows.js';
@@ -93,8 +94,7 @@ export class Phase13Simulation {
     const chunks = s.chunks;
     const backend = this.backend === 'wasm' ? 'wasm' : 'js';
     // Flatten (ring, chunk) and cut into one contiguous range per thread.
-    const total = s.rings * chunks;
-    const ranges = splitRange(total, this.pool.threads).map(([a, b]) => {
+    const ranges = splitRange(s.rings * chunks, this.pool.threads).map(([a, b]) => {
       const items: number[] = [];
       for (let x = a; x < b; ) {
         const ring = Math.floor(x / chunks);
@@ -105,15 +105,15 @@ export class Phase13Simulation {
       }
       return items;
     });
-    for (let t = 0; t < ticks; t++) {
-      const means = Array.from(s.mean);
-      const biases = Array.from(s.coupling, (k, r) => bias(k, s.history[r]!));
-      await Promise.all(ranges.map((items) => this.pool.run({ type: 'phase13.slice', backend, state: s.descriptor, items, means, biases })));
-      for (let r = 0; r < s.rings; r++) {
-        phase13Finish(s, r, s.partials.subarray(r * chunks * 4, (r + 1) * chunks * 4), chunks, rows.values, rows.offset(t, r));
-      }
-      s.advance(1);
-    }
+    const control = newGangControl();
+    await this.pool.runGang(
+      ranges.map((items, member) => ({
+        type: 'phase13.gang' as const, backend, state: s.descriptor, rows: rows.descriptor, control,
+        member, members: ranges.length, items, ticks, rowTick0: 0,
+      })),
+      () => abortGang(control),
+    );
+    s.advance(ticks);
   }
 }
 

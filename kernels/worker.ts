@@ -6,9 +6,9 @@
 import { QallowError } from '../runtime/errors.js';
 import type { ComputeTask, ProbeResult, RunInfo, TaskReply, TaskResults } from './backend.js';
 import { runPhase12Strands } from './js/phase12.js';
-import { phase13Chunks } from './js/phase13.js';
 import { runPhase13Rings } from './js/phase13.js';
-import { phase13ChunksWasm, runPhase13RingsWasm } from './wasm/phase13.js';
+import { runPhase13RingsWasm } from './wasm/phase13.js';
+import { runGangMember } from './gang.js';
 import { RowBlock } from './rows.js';
 import { Phase12State, Phase13State } from './state.js';
 import type { GpuMode } from './gpujs/runtime.js';
@@ -72,24 +72,8 @@ async function execute(task: ComputeTask): Promise<Value> {
       const info = await runPhase13RingsGpu(await gpuMode(task.backend), state, task.r0, task.r1, task.ticks, rows, task.rowTick0, task.kernelThreads);
       return { executor: `${info.backend ?? task.backend}/${info.executor}`, fallbackReason: info.fallbackReason } satisfies RunInfo;
     }
-    case 'phase13.slice': {
-      const state = Phase13State.attach(task.state);
-      const chunks = state.chunks;
-      const par = state.parity;
-      let wasmFn: Parameters<typeof phase13ChunksWasm>[1];
-      for (let i = 0; i < task.items.length; i += 3) {
-        const ring = task.items[i]!;
-        if (task.backend === 'wasm') {
-          wasmFn = phase13ChunksWasm(state, wasmFn, ring, task.items[i + 1]!, task.items[i + 2]!, task.means[ring]!, task.biases[ring]!);
-          continue;
-        }
-        const view = state.partials.subarray(ring * chunks * 4, (ring + 1) * chunks * 4);
-        phase13Chunks(
-          state.phase[par], state.coherence[par], state.phase[par ^ 1], state.coherence[par ^ 1],
-          ring * state.pockets, state.pockets, task.items[i + 1]!, task.items[i + 2]!,
-          state.coupling[ring]!, task.means[ring]!, task.biases[ring]!, view,
-        );
-      }
+    case 'phase13.gang': {
+      runGangMember(Phase13State.attach(task.state), RowBlock.attach(task.rows), task.control, task);
       return null;
     }
     case 'phase12.strands': {

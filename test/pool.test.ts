@@ -74,3 +74,34 @@ test('QallowError survives a JSON round trip with its code and details', (t) => 
   t.deepEqual(back!.details, { task: 'phase13.rings', n: 3 });
   t.is(QallowError.fromJSON({ name: 'QallowError', code: 'NOT_A_CODE', message: 'x' }), undefined);
 });
+
+test('a gang whose member dies does not hang: the others abort and the first failure is reported', async (t) => {
+  const { abortGang, newGangControl } = await import('../kernels/gang.js');
+  const { Phase13State } = await import('../kernels/state.js');
+  const { RowBlock } = await import('../kernels/rows.js');
+  const pool = new ComputePool({ threads: 2 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const state = Phase13State.allocate({ pockets: 8192, rings: 1, couplings: [0.001] });
+  const rows = RowBlock.allocate(5, 1);
+  const control = newGangControl();
+  // Member 0 of a two-member gang waits at the barrier for a member that dies.
+  const member = { type: 'phase13.gang' as const, backend: 'js' as const, state: state.descriptor, rows: rows.descriptor, control, member: 0, members: 2, items: [0, 0, 1], ticks: 5, rowTick0: 0 };
+  const err = await t.throwsAsync(pool.runGang<import('../kernels/backend.js').ComputeTask>([member, { type: 'fault', kind: 'exit' }], () => abortGang(control)));
+  t.true(isQallowError(err, 'WORKER_CRASHED'), String(err));
+  // The pool still serves, and a later gang runs normally.
+  t.true(Number.isFinite(await finalTotal(pool)));
+});
+
+test('gangs are serialised and larger gangs than threads are refused', async (t) => {
+  const pool = new ComputePool({ threads: 2 });
+  pool.start();
+  t.teardown(() => pool.stop());
+  const sims = [0.001, 0.002].map((k) => Phase13Simulation.create(pool, phase13Params({ pockets: 50_000, ticks: 30, couplings: [k] }), 'wasm'));
+  // Two sliced runs at once: each epoch is a gang over both threads.
+  const [a, b] = await Promise.all(sims.map((s) => s.runEpoch(30)));
+  t.is(sims[0]!.lastRun.executor, 'wasm/sliced×2');
+  t.true(Number.isFinite(a!.total(29, 0)) && Number.isFinite(b!.total(29, 0)));
+  const err = await t.throwsAsync(pool.runGang([{ type: 'fault', kind: 'throw' }, { type: 'fault', kind: 'throw' }, { type: 'fault', kind: 'throw' }], () => undefined));
+  t.true(isQallowError(err, 'INTERNAL'));
+});

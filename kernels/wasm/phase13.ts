@@ -44,9 +44,10 @@ function chunksFor(state: Phase13State): ChunksFn {
 }
 
 /** One tick over chunks [c0, c1) of one ring; partials land in state.partials. */
-export function phase13ChunksWasm(state: Phase13State, fn: ChunksFn | undefined, ring: number, c0: number, c1: number, m: number, b: number): ChunksFn {
+export function phase13ChunksWasm(
+  state: Phase13State, fn: ChunksFn | undefined, ring: number, c0: number, c1: number, m: number, b: number, par: 0 | 1,
+): ChunksFn {
   const chunks = fn ?? chunksFor(state);
-  const par = state.parity;
   const base = ring * state.pockets;
   chunks(
     state.address(state.phase[par], base),
