@@ -32,9 +32,47 @@ function exactDecimal(x: number): { digits: string; exp: number } {
   return { digits, exp: digits.length - 1 + e2 };
 }
 
+/**
+ * Fast path for the common case: scale x so its first `precision` digits
+ * form an integer part, and round. Scaling by a power of ten in double is
+ * off by at most a few parts in 10^16, far less than the distance to a
+ * rounding boundary unless the value is within 1e-6 of a tie; those few
+ * values (and out-of-range exponents) take the exact BigInt path, which
+ * rounds exact ties to even as glibc does. Returns null when unsure.
+ */
+const POW10 = Array.from({ length: 641 }, (_, i) => 10 ** (i - 320));
+const pow10 = (k: number): number => POW10[k + 320]!;
+
+function shortDigits(x: number, precision: number): { digits: string; exp: number } | null {
+  if (precision > 15) return null;
+  let exp = Math.floor(Math.log10(x));
+  if (!(exp > -290 && exp < 290)) return null;
+  let scaled = x * pow10(precision - 1 - exp);
+  const lo = pow10(precision - 1);
+  const hi = pow10(precision);
+  if (scaled < lo) {
+    exp -= 1;
+    scaled = x * pow10(precision - 1 - exp);
+  } else if (scaled >= hi) {
+    exp += 1;
+    scaled = x * pow10(precision - 1 - exp);
+  }
+  const frac = scaled - Math.floor(scaled);
+  if (Math.abs(frac - 0.5) < 1e-6) return null;
+  let n = Math.round(scaled);
+  if (n >= hi) {
+    n /= 10;
+    exp += 1;
+  }
+  return { digits: String(n), exp };
+}
+
 function stripZeros(s: string): string {
-  if (!s.includes('.')) return s;
-  return s.replace(/0+$/, '').replace(/\.$/, '');
+  if (s.indexOf('.') < 0) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--;
+  if (s.charCodeAt(end - 1) === 46) end--;
+  return s.slice(0, end);
 }
 
 export function formatG(x: number, precision = 9): string {
@@ -43,8 +81,14 @@ export function formatG(x: number, precision = 9): string {
   if (x === -Infinity) return '-inf';
   if (x === 0) return Object.is(x, -0) ? '-0' : '0';
   const sign = x < 0 ? '-' : '';
-  let { digits, exp } = exactDecimal(Math.abs(x));
-  digits = digits.replace(/0+$/, '') || '0';
+  const fast = shortDigits(Math.abs(x), precision);
+  let digits: string;
+  let exp: number;
+  if (fast) {
+    ({ digits, exp } = fast);
+  } else {
+    ({ digits, exp } = exactDecimal(Math.abs(x)));
+  }
   if (digits.length > precision) {
     const keep = digits.slice(0, precision);
     const rest = digits.slice(precision);
