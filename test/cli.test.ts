@@ -154,3 +154,10 @@ test('--csv into a missing directory exits 1 with a one-line error naming the pa
   t.true(r.stderr.includes(file), `stderr names ${file}: ${r.stderr}`);
   t.notRegex(r.stdout, /^\d+,/m, 'no CSV rows on stdout');
 });
+
+test('the built CLI entry is executable, so the package bin works without `node`', async (t) => {
+  const { statSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const mode = statSync(fileURLToPath(new URL('../bin/qallow.js', import.meta.url))).mode;
+  t.true((mode & 0o111) !== 0, `mode ${mode.toString(8)}`);
+});
