@@ -1,0 +1,30 @@
+/**
+ * Every configuration default, in one place (SPEC §9). A host's JSON config
+ * overrides these, environment variables override the file, and flags
+ * override both (config/load.ts).
+ */
+export const DEFAULTS = {
+  /** Ticks per epoch: one kernel call, one checkpoint, one ethics decision (SPEC §3). */
+  epochTicks: 1000,
+  compute: {
+    /** 0 = one worker thread per available core. */
+    threads: 0,
+    backend: 'auto',
+    maxPockets: 2 ** 24,
+  },
+  ethics: {
+    threshold: 2.9,
+    entropyMax: 0.001,
+  },
+  supervision: {
+    /** Restart intensity: at most this many restarts ... */
+    maxRestarts: 3,
+    /** ... within this many seconds, else escalate to the parent. */
+    withinSeconds: 5,
+    backoff: { initialMs: 100, maxMs: 10_000, jitter: 0.2 },
+  },
+  telemetry: {
+    intervalMs: 5000,
+    logLevel: 'info',
+  },
+} as const;

@@ -1,0 +1,139 @@
+/**
+ * The host configuration: its shape, its rules, and the one function that
+ * turns untrusted JSON into a typed HostConfig or fails naming the field
+ * (`config.compute.threads must be an integer ≥ 0 (got -1)`). Validation
+ * happens once, at start-up; nothing downstream re-checks.
+ */
+import { z } from 'zod';
+import { BACKENDS } from '../kernels/backend.js';
+import { phase12Params, phase13Params } from '../kernels/params.js';
+import { QallowError, isQallowError } from '../runtime/errors.js';
+import { DEFAULTS } from './defaults.js';
+
+const nodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1–63 lowercase letters, digits or "-", starting with a letter or digit');
+const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const positiveInt = z.number().int('must be an integer').min(1, 'must be ≥ 1');
+const backend = z.enum(['auto', ...BACKENDS]);
+
+const bootRun = z.discriminatedUnion('phase', [
+  z.strictObject({
+    phase: z.literal('phase12'),
+    id: runId,
+    ticks: positiveInt,
+    eps: z.array(z.number()).min(1, 'needs at least one value'),
+    epochTicks: positiveInt.optional(),
+    backend: backend.optional(),
+  }),
+  z.strictObject({
+    phase: z.literal('phase13'),
+    id: runId,
+    ticks: positiveInt,
+    pockets: z.number().int('must be an integer'),
+    couplings: z.array(z.number()).min(1, 'needs at least one value'),
+    rings: positiveInt.optional(),
+    epochTicks: positiveInt.optional(),
+    backend: backend.optional(),
+  }),
+]);
+
+export const hostConfigSchema = z.strictObject({
+  node: z.strictObject({ id: nodeId }),
+  dataDir: z.string().min(1, 'must be a directory path'),
+  epochTicks: positiveInt.default(DEFAULTS.epochTicks),
+  compute: z
+    .strictObject({
+      threads: z.number().int('must be an integer').min(0, 'must be ≥ 0 (0 = one per core)').max(256, 'must be ≤ 256').default(DEFAULTS.compute.threads),
+      backend: backend.default(DEFAULTS.compute.backend),
+      maxPockets: positiveInt.default(DEFAULTS.compute.maxPockets),
+    })
+    .prefault({}),
+  ethics: z
+    .strictObject({
+      threshold: z.number().default(DEFAULTS.ethics.threshold),
+      entropyMax: z.number().min(0, 'must be ≥ 0').default(DEFAULTS.ethics.entropyMax),
+    })
+    .prefault({}),
+  supervision: z
+    .strictObject({
+      maxRestarts: z.number().int('must be an integer').min(0, 'must be ≥ 0').default(DEFAULTS.supervision.maxRestarts),
+      withinSeconds: z.number().positive('must be > 0').default(DEFAULTS.supervision.withinSeconds),
+      backoff: z
+        .strictObject({
+          initialMs: z.number().min(0, 'must be ≥ 0').default(DEFAULTS.supervision.backoff.initialMs),
+          maxMs: z.number().min(0, 'must be ≥ 0').default(DEFAULTS.supervision.backoff.maxMs),
+          jitter: z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1').default(DEFAULTS.supervision.backoff.jitter),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  telemetry: z
+    .strictObject({
+      intervalMs: positiveInt.default(DEFAULTS.telemetry.intervalMs),
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.telemetry.logLevel),
+    })
+    .prefault({}),
+  /** Runs to start at boot, so a host is usable before the admin CLI exists. */
+  runs: z.array(bootRun).default([]),
+});
+
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+export type BootRun = HostConfig['runs'][number];
+
+function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), 'config');
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const s = JSON.stringify(value);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = raw;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** Validate a parsed JSON value; `source` names where it came from, for the message. */
+export function parseHostConfig(raw: unknown, source = 'config'): HostConfig {
+  const r = hostConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    let path = issue.path;
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      path = [...path, issue.keys[0]!];
+      message = 'is not a known setting (check the spelling against config/examples/)';
+    } else if (issue.code === 'invalid_type') {
+      message = `must be ${issue.expected}`;
+    }
+    const field = fieldPath(path);
+    throw new QallowError('CONFIG_INVALID', `${field} ${message} (got ${shown(valueAt(raw, path))}) in ${source}`, { field, source });
+  }
+  const config = r.data;
+  // The run parameters follow the same rules as the CLI (kernels/params.ts).
+  config.runs.forEach((run, i) => {
+    try {
+      if (run.phase === 'phase12') phase12Params({ ticks: run.ticks, eps: run.eps });
+      else phase13Params({ ticks: run.ticks, pockets: run.pockets, couplings: run.couplings, rings: run.rings, maxPockets: config.compute.maxPockets });
+    } catch (e) {
+      if (!isQallowError(e, 'BAD_PARAMETER')) throw e;
+      const param = String(e.details['param'] ?? '').replace(/^coupling/, 'couplings');
+      const field = `config.runs[${i}]${param ? `.${param}` : ''}`;
+      throw new QallowError('CONFIG_INVALID', `${field}: ${e.message} in ${source}`, { field, source });
+    }
+  });
+  const ids = new Set<string>();
+  config.runs.forEach((run, i) => {
+    if (ids.has(run.id)) {
+      const field = `config.runs[${i}].id`;
+      throw new QallowError('CONFIG_INVALID', `${field} "${run.id}" is used by an earlier run; run ids must be unique in ${source}`, { field, source });
+    }
+    ids.add(run.id);
+  });
+  return config;
+}
