@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { QallowError, errorMessage } from '../errors.js';
 import { simulateCommand } from './commands/simulate.js';
+import { startCommand } from './commands/start.js';
+import { checkpointCommand } from './commands/checkpoint.js';
+import { replayCommand } from './commands/replay.js';
 import { EXIT, writeLine, type CliIO } from './io.js';
 
 function version(): string {
@@ -27,6 +30,9 @@ export function buildProgram(io: CliIO): Command {
       outputError: (s, write) => write(s.trim().split('\n')[0] + '\n'),
     });
   program.addCommand(simulateCommand(io));
+  program.addCommand(startCommand(io));
+  program.addCommand(checkpointCommand(io));
+  program.addCommand(replayCommand(io));
   // Every subcommand exits through us, never through process.exit.
   const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
     c.exitOverride();

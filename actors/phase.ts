@@ -1,0 +1,124 @@
+/**
+ * The phase actor: one per run, a child of the `runs` supervisor. It owns a
+ * RunEngine and advances it one epoch per `advance` message, telling itself
+ * the next `advance` so admin messages interleave between epochs. A crash
+ * restarts it (the supervisor's strategy, never nact's stop) into a fresh
+ * engine recovered from the run's newest valid checkpoint.
+ */
+import type { ActorRef, ReplyTo } from '../runtime/actors/index.js';
+import { spawn } from '../runtime/actors/index.js';
+import { QallowError } from '../runtime/errors.js';
+import type { Supervisor } from '../supervisors/index.js';
+import { RunEngine, type Decision, type Recovery, type RunEngineComponents, type RunSpec } from './run-engine.js';
+
+export interface RunStatus {
+  readonly run: string;
+  readonly phase: 'phase12' | 'phase13';
+  readonly state: string;
+  readonly tick: number;
+  readonly ticks: number;
+  readonly epoch: number;
+  readonly backend: string;
+  readonly executor: string;
+  readonly lastDecision: Decision | null;
+  readonly recovered: Recovery | null;
+  readonly incarnation: number;
+}
+
+export type AdminCommand = 'pause' | 'resume' | 'cancel';
+
+export type PhaseMsg =
+  | { readonly type: 'advance' }
+  | { readonly type: 'command'; readonly command: AdminCommand; readonly replyTo: ReplyTo<RunStatus> }
+  | { readonly type: 'checkpoint'; readonly replyTo: ReplyTo<{ epoch: number; tick: number; stateHash: string }> }
+  | { readonly type: 'status'; readonly replyTo: ReplyTo<RunStatus> }
+  | { readonly type: 'drain'; readonly replyTo: ReplyTo<RunStatus> }
+  | { readonly type: 'fault' };
+
+interface PhaseState {
+  readonly engine: RunEngine | null;
+  readonly draining: boolean;
+}
+
+export interface PhaseActorInit {
+  readonly spec: RunSpec;
+  readonly mailboxCapacity?: number;
+  /** Called after every epoch (telemetry, tests). */
+  readonly onEpoch?: ((status: RunStatus) => void) | undefined;
+}
+
+function status(engine: RunEngine, incarnation: number): RunStatus {
+  return {
+    run: engine.spec.run,
+    phase: engine.spec.params.phase,
+    state: engine.state,
+    tick: engine.tick,
+    ticks: engine.spec.params.ticks,
+    epoch: engine.epoch,
+    backend: engine.spec.backend,
+    executor: engine.executor,
+    lastDecision: engine.lastDecision,
+    recovered: engine.recovered,
+    incarnation,
+  };
+}
+
+export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, components: RunEngineComponents): ActorRef<PhaseMsg> {
+  const initial: PhaseState = { engine: null, draining: false };
+  // eslint-disable-next-line prefer-const -- assigned once spawn returns; used by the restart hook
+  let ref: ActorRef<PhaseMsg>;
+  const open = (): Promise<RunEngine> => RunEngine.open(init.spec, components);
+  ref = spawn<PhaseMsg, PhaseState>(runs, {
+    name: init.spec.run,
+    initialState: initial,
+    mailbox: { capacity: init.mailboxCapacity ?? 64 },
+    async handle(state, msg, ctx) {
+      const engine = state.engine ?? (await open());
+      switch (msg.type) {
+        case 'advance': {
+          if (state.draining || engine.state !== 'running' || engine.finished) return { ...state, engine };
+          await engine.step();
+          init.onEpoch?.(status(engine, ctx.incarnation));
+          if (!engine.finished && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
+          return { ...state, engine };
+        }
+        case 'command': {
+          if (engine.finished || engine.state === 'cancelled') {
+            msg.replyTo.fail(new QallowError('BAD_USAGE', `run ${engine.spec.run} is ${engine.state}; it takes no more commands`, { run: engine.spec.run }));
+            return { ...state, engine };
+          }
+          const wasRunning = engine.state === 'running';
+          await engine.command(msg.command);
+          ctx.log.info({ run: engine.spec.run, command: msg.command, tick: engine.tick }, 'admin command');
+          if (!wasRunning && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
+          msg.replyTo.reply(status(engine, ctx.incarnation));
+          return { ...state, engine };
+        }
+        case 'checkpoint': {
+          const c = await engine.checkpointNow();
+          msg.replyTo.reply({ epoch: c.epoch, tick: c.tick, stateHash: c.stateHash });
+          return { ...state, engine };
+        }
+        case 'status':
+          msg.replyTo.reply(status(engine, ctx.incarnation));
+          return { ...state, engine };
+        case 'drain':
+          // Handled after any epoch in progress: the last one is already checkpointed.
+          msg.replyTo.reply(status(engine, ctx.incarnation));
+          return { engine, draining: true };
+        case 'fault':
+          throw new QallowError('INTERNAL', `injected fault in run ${engine.spec.run}`, { run: engine.spec.run });
+      }
+    },
+    supervision: {
+      onRestart: () => {
+        // The new incarnation reopens the run from its newest valid checkpoint
+        // on its first message; this one gets it going again.
+        queueMicrotask(() => void ref.tryTell({ type: 'advance' }));
+        return initial;
+      },
+    },
+  });
+  ref.tell({ type: 'advance' });
+  return ref;
+}

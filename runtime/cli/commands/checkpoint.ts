@@ -1,0 +1,83 @@
+/**
+ * `qallow checkpoint list --data DIR`: every run's checkpoints from the host's
+ * LMDB store, each marked usable or not (chain link, own hash, stored state
+ * hashing to its stateHash). Offline: reads the data directory directly.
+ */
+import { Command } from '@commander-js/extra-typings';
+import { createLmdbStore } from '../../store/lmdb.js';
+import { QallowError, errorMessage } from '../../errors.js';
+import { writeLine, type CliIO } from '../io.js';
+import type { Checkpoint } from '../../store/checkpoint.js';
+
+interface Listed {
+  run: string;
+  error: string | null;
+  checkpoints: Array<Checkpoint & { usable: boolean; problem: string | null }>;
+}
+
+export async function listCheckpoints(dataDir: string): Promise<Listed[]> {
+  const store = createLmdbStore({ dataDir });
+  await store.start();
+  try {
+    const out: Listed[] = [];
+    for (const run of await store.runs()) {
+      try {
+        const list = await store.listCheckpoints(run);
+        const skipped = new Map<number, string>();
+        let newestValid = -1;
+        if (list.length > 0) {
+          try {
+            const rec = await store.latestValidCheckpoint(run);
+            newestValid = rec.checkpoint.epoch;
+            for (const s of rec.skipped) skipped.set(s.epoch, s.reason);
+          } catch (e) {
+            for (const c of list) skipped.set(c.epoch, errorMessage(e));
+          }
+        }
+        out.push({
+          run,
+          error: null,
+          checkpoints: list.map((c) => ({ ...c, usable: !skipped.has(c.epoch) && c.epoch <= newestValid, problem: skipped.get(c.epoch) ?? null })),
+        });
+      } catch (e) {
+        out.push({ run, error: errorMessage(e), checkpoints: [] });
+      }
+    }
+    return out;
+  } finally {
+    await store.stop();
+  }
+}
+
+export function checkpointCommand(io: CliIO): Command {
+  const cmd = new Command('checkpoint').description('checkpoints of the runs in a data directory');
+  cmd.addCommand(
+    new Command('list')
+      .description('list every run’s checkpoints and whether each is usable (offline)')
+      .requiredOption('--data <dir>', "the host's data directory")
+      .option('--json', 'one JSON object per run')
+      .action(async (o) => {
+        const runs = await listCheckpoints(o.data);
+        if (runs.length === 0) throw new QallowError('CHECKPOINT_NOT_FOUND', `no runs in ${o.data} (is it a qallow data directory?)`, { dataDir: o.data });
+        for (const r of runs) {
+          if (o.json) {
+            writeLine(io.stdout, JSON.stringify(r));
+            continue;
+          }
+          writeLine(io.stdout, `run ${r.run}${r.error ? `: unreadable: ${r.error}` : ''}`);
+          if (r.checkpoints.length > 0) writeLine(io.stdout, '  epoch      tick  stateHash         edges  time                      status');
+          for (const c of r.checkpoints) {
+            const edges = c.edges.map((e) => e.kind).join('+') || '-';
+            writeLine(
+              io.stdout,
+              `  ${String(c.epoch).padStart(5)} ${String(c.tick).padStart(9)}  ${c.stateHash.slice(0, 16)}  ${edges.padEnd(6)} ${new Date(c.timestamp).toISOString()}  ${c.usable ? 'ok' : `CORRUPT: ${c.problem ?? 'after a corrupt checkpoint'}`}`,
+            );
+          }
+        }
+        if (runs.some((r) => r.error !== null || r.checkpoints.some((c) => !c.usable))) {
+          throw new QallowError('CHECKPOINT_CORRUPT', 'some checkpoints are not usable (see above); restart skips them', { dataDir: o.data });
+        }
+      }),
+  );
+  return cmd;
+}
