@@ -19,6 +19,8 @@ export interface ReplayEpoch {
   readonly tick: number;
   readonly stored: string;
   readonly recomputed: string;
+  /** Hash of the state bytes stored with the checkpoint. */
+  readonly storedState: string;
   readonly match: boolean;
 }
 
@@ -62,12 +64,16 @@ export function replayCommand(io: CliIO): Command {
           const ticks = c.tick - prev.tick;
           if (ticks > 0) await sim.runEpoch(ticks);
           const recomputed = stateHash(snapshotOf(sim, spec));
-          const r = { epoch: c.epoch, tick: c.tick, stored: c.stateHash, recomputed, match: recomputed === c.stateHash };
+          // The state stored with the checkpoint must hash to it too: a
+          // tampered stored state is named by its epoch, like a divergence.
+          const storedState = await store.getSnapshot(o.run, c.epoch).then(stateHash, () => 'unreadable');
+          const r = { epoch: c.epoch, tick: c.tick, stored: c.stateHash, recomputed, storedState, match: recomputed === c.stateHash && storedState === c.stateHash };
           results.push(r);
           if (o.json) writeLine(io.stdout, JSON.stringify(r));
-          else writeLine(io.stdout, `epoch ${c.epoch} tick ${c.tick}: ${r.match ? 'ok' : `MISMATCH (stored ${c.stateHash.slice(0, 16)}…, recomputed ${recomputed.slice(0, 16)}…)`}`);
+          const why = recomputed !== c.stateHash ? 'the recomputed state differs from the checkpoint' : 'the stored state was altered (it no longer hashes to its checkpoint)';
+          if (!o.json) writeLine(io.stdout, `epoch ${c.epoch} tick ${c.tick}: ${r.match ? 'ok' : `MISMATCH: ${why}`}`);
           if (!r.match && o.verify) {
-            throw new QallowError('REPLAY_MISMATCH', `replay of run ${o.run} diverged at epoch ${c.epoch} (tick ${c.tick}): recomputed stateHash differs from the stored one`, { run: o.run, epoch: c.epoch });
+            throw new QallowError('REPLAY_MISMATCH', `replay of run ${o.run} failed at epoch ${c.epoch} (tick ${c.tick}): ${why}`, { run: o.run, epoch: c.epoch });
           }
           prev = c;
         }

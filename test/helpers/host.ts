@@ -1,0 +1,79 @@
+/**
+ * A host as a real child process (`qallow start --config`), with its pino
+ * lines parsed as they arrive so a test can await the line it needs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../bin/qallow.js', import.meta.url));
+
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+export interface HostProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[];
+  /** Resolves with the first line (already seen or future) matching; rejects on exit or timeout. */
+  waitFor(pred: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function writeConfig(dir: string, config: Record<string, unknown>): Promise<string> {
+  const path = join(dir, 'config.json');
+  await writeFile(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+export function startHost(configPath: string, extra: string[] = []): HostProcess {
+  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    try {
+      lines.push(JSON.parse(l) as LogLine);
+    } catch {
+      lines.push({ msg: l });
+    }
+    for (const w of [...waiters]) w();
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    for (const w of [...waiters]) w();
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    lines,
+    exited,
+    waitFor(pred, what, timeoutMs = 60_000) {
+      return new Promise<LogLine>((resolve, reject) => {
+        const check = (): void => {
+          const hit = lines.find(pred);
+          if (hit) {
+            cleanup();
+            resolve(hit);
+          } else if (done) {
+            cleanup();
+            reject(new Error(`host exited before ${what}; stderr: ${stderr.slice(-2000)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last lines: ${JSON.stringify(lines.slice(-3))}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
