@@ -18,6 +18,8 @@ export interface RunStatus {
   readonly tick: number;
   readonly ticks: number;
   readonly epoch: number;
+  /** stateHash of the run's newest checkpoint. */
+  readonly stateHash: string;
   readonly backend: string;
   readonly executor: string;
   readonly lastDecision: Decision | null;
@@ -55,6 +57,7 @@ function status(engine: RunEngine, incarnation: number): RunStatus {
     tick: engine.tick,
     ticks: engine.spec.params.ticks,
     epoch: engine.epoch,
+    stateHash: engine.checkpoint.stateHash,
     backend: engine.spec.backend,
     executor: engine.executor,
     lastDecision: engine.lastDecision,

@@ -174,6 +174,16 @@ export class Host {
     return this.ref(run).ask<RunStatus>((replyTo) => ({ type: 'command', command, replyTo }), timeoutMs);
   }
 
+  /** Operator fault injection: the run's actor crashes on its next message and its supervisor decides. */
+  injectFault(run: string): void {
+    this.ref(run).tell({ type: 'fault' });
+  }
+
+  /** The actor tree with restart counters (for `qallow status`). */
+  tree(): ReturnType<ActorSystem['status']> | null {
+    return this.system?.status() ?? null;
+  }
+
   /** Resolves when the run's last epoch is checkpointed. */
   whenFinished(run: string): Promise<RunStatus> {
     const s = this.latest.get(run);
