@@ -45,8 +45,8 @@ interface PhaseState {
 export interface PhaseActorInit {
   readonly spec: RunSpec;
   readonly mailboxCapacity?: number;
-  /** Called after every epoch (telemetry, tests). */
-  readonly onEpoch?: ((status: RunStatus) => void) | undefined;
+  /** Called after every epoch and every admin command (telemetry, waiters). */
+  readonly onStatus?: ((status: RunStatus) => void) | undefined;
 }
 
 function status(engine: RunEngine, incarnation: number): RunStatus {
@@ -81,7 +81,7 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
         case 'advance': {
           if (state.draining || engine.state !== 'running' || engine.finished) return { ...state, engine };
           await engine.step();
-          init.onEpoch?.(status(engine, ctx.incarnation));
+          init.onStatus?.(status(engine, ctx.incarnation));
           if (!engine.finished && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
           return { ...state, engine };
         }
@@ -95,6 +95,7 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
           ctx.log.info({ run: engine.spec.run, command: msg.command, tick: engine.tick }, 'admin command');
           if (!wasRunning && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
           msg.replyTo.reply(status(engine, ctx.incarnation));
+          init.onStatus?.(status(engine, ctx.incarnation));
           return { ...state, engine };
         }
         case 'checkpoint': {

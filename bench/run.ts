@@ -3,12 +3,14 @@
  * Each prints its figures as ratios against a baseline measured in the same
  * run; absolute times on shared machines mean little.
  */
+import { checkpointBench } from './checkpoint.js';
 import { gpujsCeilingBench } from './gpujs-ceiling.js';
 import { kernelsBench } from './kernels.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   kernels: kernelsBench,
   'gpujs-ceiling': gpujsCeilingBench,
+  checkpoint: checkpointBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

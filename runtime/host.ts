@@ -139,9 +139,9 @@ export class Host {
       this.runsSupervisor!,
       {
         spec,
-        onEpoch: (s) => {
+        onStatus: (s) => {
           this.latest.set(s.run, s);
-          if (s.state === 'done') for (const f of [...this.finished]) f(s);
+          if (s.state === 'done' || s.state === 'cancelled') for (const f of [...this.finished]) f(s);
         },
       },
       {
@@ -184,10 +184,10 @@ export class Host {
     return this.system?.status() ?? null;
   }
 
-  /** Resolves when the run's last epoch is checkpointed. */
+  /** Resolves when the run's last epoch is checkpointed, or it is cancelled. */
   whenFinished(run: string): Promise<RunStatus> {
     const s = this.latest.get(run);
-    if (s?.state === 'done') return Promise.resolve(s);
+    if (s?.state === 'done' || s?.state === 'cancelled') return Promise.resolve(s);
     return new Promise((resolve) => {
       const f = (st: RunStatus): void => {
         if (st.run !== run) return;

@@ -115,6 +115,14 @@ export function hexToBytes(hex: string): Uint8Array {
 }
 
 /** Little-endian binary32 bytes of a float array, copied bit for bit. */
+/**
+ * The little-endian bytes of `a` for a consumer that copies them anyway
+ * (msgpackr's pack): a view on little-endian hosts, a converted copy elsewhere.
+ */
+export function float32BytesLE(a: Float32Array): Uint8Array {
+  return HOST_LITTLE_ENDIAN ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : float32ToLE(a);
+}
+
 export function float32ToLE(a: Float32Array): Uint8Array {
   const out = new Uint8Array(a.byteLength);
   if (HOST_LITTLE_ENDIAN) {

@@ -24,7 +24,7 @@ import { Packr } from 'msgpackr';
 import { BACKENDS } from '../../kernels/backend.js';
 import type { PhaseParams } from '../../kernels/params.js';
 import { QallowError } from '../errors.js';
-import { float32FromLE, float32ToLE, float64FromLE, float64ToLE } from './bytes.js';
+import { float32BytesLE, float32FromLE, float64FromLE, float64ToLE } from './bytes.js';
 import { CAUSAL_EDGE_KINDS, checkpointProblem, type CausalEdge, type Checkpoint } from './checkpoint.js';
 import { JOURNAL_ENTRY_TYPES, journalEntryProblem, type JournalEntry } from './journal.js';
 import { RUN_STATES, runRecordProblem, type RunRecord } from './run.js';
@@ -202,7 +202,8 @@ export function encodeSnapshot(s: StateSnapshot): Uint8Array {
   checked('snapshot', s, snapshotProblem);
   const arrays: Record<string, Uint8Array> = {};
   const source = s.arrays as unknown as Record<string, Float32Array>;
-  for (const name of SNAPSHOT_ARRAYS[s.phase]) arrays[name] = float32ToLE(source[name]!);
+  // Views, not copies: pack() copies the bytes into its own buffer.
+  for (const name of SNAPSHOT_ARRAYS[s.phase]) arrays[name] = float32BytesLE(source[name]!);
   return pack({ v: STORAGE_VERSION, t: 'snapshot', phase: s.phase, backend: s.backend, tick: s.tick, params: encodeParams(s.params), arrays });
 }
 

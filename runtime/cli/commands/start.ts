@@ -43,7 +43,8 @@ export function startCommand(_io: CliIO): Command {
       try {
         await host.start();
         if (o.exitWhenDone) {
-          const ids = [...new Set([...config.runs.map((r) => r.id), ...(await host.runIds())])];
+          // Runs this host drives now: new boot runs and unfinished ones it resumed.
+          const ids = await host.runIds();
           void Promise.all(ids.map((id) => host.whenFinished(id))).then(() => wake());
         }
         await done;
