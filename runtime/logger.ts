@@ -26,15 +26,36 @@ export function createLogger(init: LoggerInit): Logger {
   );
 }
 
-/** An in-memory sink for tests: every line, parsed. */
-export function memorySink(): { stream: DestinationStream; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
+export type LogRecord = Record<string, unknown>;
+
+/** An in-memory sink for tests: every line, parsed, and a way to await one. */
+export function memorySink(): { stream: DestinationStream; lines: LogRecord[]; waitFor(pred: (l: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord> } {
+  const lines: LogRecord[] = [];
+  const waiters = new Set<() => void>();
   return {
     lines,
     stream: {
       write(s: string): void {
-        for (const l of s.split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        for (const l of s.split('\n')) if (l) lines.push(JSON.parse(l) as LogRecord);
+        for (const w of [...waiters]) w();
       },
+    },
+    waitFor(pred, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = lines.find(pred);
+          if (!hit) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(hit);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
     },
   };
 }

@@ -95,3 +95,25 @@ test('qallow start refuses a bad config with exit 2 naming the field', async (t)
   t.is(missing.code, 2);
   t.regex(missing.stderr, /nope\.json/);
 });
+
+test('telemetry: every interval the host logs per-actor, pool and run metrics with stable field names', async (t) => {
+  const dir = await tempDir(t);
+  const cfg = parseHostConfig({
+    node: { id: 'host-t' },
+    dataDir: join(dir, 'data'),
+    compute: { threads: 2 },
+    telemetry: { intervalMs: 20, logLevel: 'info' },
+    runs: [{ ...RING, ticks: 50_000 }],
+  });
+  const logs = memorySink();
+  const host = new Host(cfg, { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }) });
+  await host.start();
+  t.teardown(() => host.stop());
+  const run = await logs.waitFor((l) => l['metric'] === 'run' && typeof l['tick'] === 'number' && (l['tick'] as number) > 0);
+  t.like(run, { component: 'telemetry', node: 'host-t', run: 'r', state: 'running' });
+  t.true('E' in run && 'epoch' in run && 'decision' in run);
+  const actor = await logs.waitFor((l) => l['metric'] === 'actor' && l['actor'] === 'qallow://host-t/runs/r');
+  for (const k of ['processed', 'mailboxDepth', 'mailboxCapacity', 'processingP50Ms', 'processingP99Ms', 'restarts', 'deadLetters']) t.true(k in actor, k);
+  const pool = await logs.waitFor((l) => l['metric'] === 'pool');
+  for (const k of ['threads', 'queued', 'running', 'completed', 'utilization']) t.true(k in pool, k);
+});
