@@ -5,44 +5,15 @@ import {
   ManualClock,
   createActorSystem,
   isEvent,
-  spawn,
   spawnSupervisor,
   type ActorRef,
   type ActorSystem,
   type ActorSystemInit,
-  type ReplyTo,
 } from '../runtime/actors/index.js';
 import type { ActorStatus, Supervisor, SupervisorStatus } from '../supervisors/index.js';
+import { NO_BACKOFF, actor as recorder, get, type Msg } from './helpers/recorder.js';
 
-interface State {
-  readonly seen: readonly number[];
-}
-
-type Msg =
-  | { readonly type: 'add'; readonly n: number }
-  | { readonly type: 'get'; readonly replyTo: ReplyTo<State> }
-  | { readonly type: 'crash' };
-
-function actor(parent: Supervisor, name: string): ActorRef<Msg> {
-  return spawn<Msg, State>(parent, {
-    name,
-    initialState: { seen: [] },
-    mailbox: { capacity: 100 },
-    handle: (s, m) => {
-      switch (m.type) {
-        case 'add':
-          return { seen: [...s.seen, m.n] };
-        case 'get':
-          m.replyTo.reply(s);
-          return s;
-        case 'crash':
-          throw new Error(`${name} crashed`);
-      }
-    },
-  });
-}
-
-const get = (ref: ActorRef<Msg>): Promise<State> => ref.ask<State>((replyTo) => ({ type: 'get', replyTo }), 60_000);
+const actor = (parent: Supervisor, name: string): ActorRef<Msg> => recorder(parent, name).ref;
 
 interface Harness {
   readonly system: ActorSystem;
@@ -51,7 +22,6 @@ interface Harness {
   readonly rootFailure: Promise<QallowError>;
 }
 
-const NO_BACKOFF = { baseMs: 0, maxMs: 0, jitter: 0 };
 
 async function harness(t: ExecutionContext, root: ActorSystemInit['root'] = {}): Promise<Harness> {
   const clock = new ManualClock();
@@ -224,7 +194,7 @@ test('status() is the supervision tree: children in start order with state, rest
   await crashAndSettle(system, p2, 1);
   const r = system.status().children[1] as SupervisorStatus;
   t.like(r, { strategy: 'rest-for-one', intensity: { maxRestarts: 4, periodMs: 2000 }, backoff: { baseMs: 0, maxMs: 10, jitter: 0 }, restartsInWindow: 1 });
-  t.like(r.lastDecision, { action: 'restart', child: 'p2', restarting: ['p2'], attempt: 1, maxRestarts: 4, periodMs: 2000, delayMs: 0, reason: 'p2 crashed' });
+  t.like(r.lastDecision, { action: 'restart', child: 'p2', restarting: ['p2'], attempt: 1, maxRestarts: 4, periodMs: 2000, delayMs: 0, reason: 'p2 crashed on purpose' });
   t.deepEqual(
     r.children.map((c) => [c.name, c.state, c.incarnation, c.restarts]),
     [
@@ -232,6 +202,6 @@ test('status() is the supervision tree: children in start order with state, rest
       ['p2', 'running', 1, 1],
     ],
   );
-  t.is((r.children[1] as ActorStatus).lastError, 'p2 crashed');
+  t.is((r.children[1] as ActorStatus).lastError, 'p2 crashed on purpose');
   t.is(JSON.parse(JSON.stringify(system.status())).children[1].children[1].id, 'qallow://esc-t/runs/p2', 'the tree is plain JSON');
 });
