@@ -26,8 +26,21 @@ export const ErrorCodes = [
   'CHECKPOINT_CORRUPT',
   'REPLAY_MISMATCH',
   'BAD_ENCODING',
+  'ACTOR_CRASHED',
+  'BAD_ADDRESS',
+  'CHECKPOINT_CONFLICT',
   // configuration
   'CONFIG_INVALID',
+  // cluster and admin
+  'BAD_FRAME',
+  'PEER_DOWN',
+  'PEER_UNKNOWN',
+  'BACKPRESSURE',
+  'UNAUTHORIZED',
+  'BAD_SIGNATURE',
+  'STALE_COMMAND',
+  'REPLAYED_COMMAND',
+  'KEY_INVALID',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
