@@ -1,0 +1,74 @@
+/**
+ * Failure detection and sync pulses as pure state machines (the transport
+ * feeds them in the host; see the cluster tests for real processes).
+ */
+import test from 'ava';
+import { Membership, type MembershipChange } from '../runtime/cluster/membership.js';
+import { PhiAccrualDetector } from '../runtime/cluster/phi.js';
+import { SyncState } from '../runtime/cluster/sync.js';
+
+function steady(m: Membership, node: string, until: number, every = 200, incarnation = 1): number {
+  let t = 0;
+  for (; t <= until; t += every) m.heartbeat(node, incarnation, t);
+  return t - every;
+}
+
+test('phi grows with silence and is low while heartbeats keep their rhythm', (t) => {
+  const d = new PhiAccrualDetector();
+  for (let now = 0; now <= 2000; now += 200) d.heartbeat(now);
+  t.true(d.phi(2100) < 0.5);
+  t.true(d.phi(2600) > d.phi(2400));
+  t.true(d.phi(4000) > 8);
+});
+
+test('up → suspect → down on silence, within the documented times', (t) => {
+  const m = new Membership(['b']);
+  const changes: MembershipChange[] = [];
+  m.on('change', (c) => changes.push(c));
+  const last = steady(m, 'b', 4000);
+  for (let now = last; now <= last + 3000; now += 10) m.evaluate(now);
+  t.deepEqual(changes.map((c) => c.to), ['up', 'suspect', 'down']);
+  const suspectAfter = changes[1]!.at - last;
+  const downAfter = changes[2]!.at - last;
+  t.true(suspectAfter >= 500 && suspectAfter <= 800, `suspect after ${suspectAfter} ms`);
+  t.true(downAfter > suspectAfter && downAfter <= 1000, `down after ${downAfter} ms`);
+});
+
+test('a returning peer is up again at once; a restarted one (new incarnation) starts a fresh history', (t) => {
+  const m = new Membership(['b', 'c']);
+  const last = steady(m, 'b', 2000);
+  m.evaluate(last + 5000);
+  t.is(m.status('b'), 'down');
+  m.heartbeat('b', 2, last + 6000);
+  t.is(m.status('b'), 'up');
+  const v = m.view(last + 6000).find((p) => p.node === 'b')!;
+  t.is(v.incarnation, 2);
+  t.is(v.silentMs, 0);
+  t.is(m.status('c'), 'down', 'a peer never heard from stays down');
+  t.false(m.heartbeat('zz', 1, 0), 'unknown peers are ignored');
+});
+
+test('a slow but regular peer is not suspected', (t) => {
+  const m = new Membership(['b']);
+  const last = steady(m, 'b', 20_000, 500);
+  for (let now = last; now < last + 500; now += 10) m.evaluate(now);
+  t.is(m.status('b'), 'up');
+});
+
+test('sync: harmonic-mean cycle time, slowdown factor and tick allowance', (t) => {
+  const s = new SyncState('a');
+  s.receive({ node: 'b', cycleMs: 2, ticks: { r: 100 }, sentAt: 1000 });
+  s.receive({ node: 'c', cycleMs: 4, ticks: { r: 90 }, sentAt: 1000 });
+  // own 1 ms: H = 3 / (1 + 1/2 + 1/4) = 12/7
+  t.is(s.harmonicMeanCycleMs(1, 1050), 3 / (1 + 0.5 + 0.25));
+  t.is(s.slowdownFactor(1, 1050), 3 / 1.75);
+  t.is(s.allowance('r', 95, 10, 1050), 5, 'may lead the slowest (90) by 10');
+  t.is(s.allowance('r', 120, 10, 1050), 0);
+  t.is(s.allowance('other', 5, 10, 1050), Infinity);
+  // stale pulses are ignored; an older pulse never replaces a newer one
+  s.receive({ node: 'c', cycleMs: 8, ticks: { r: 10 }, sentAt: 900 });
+  t.is(s.allowance('r', 95, 10, 1050), 5);
+  t.is(s.allowance('r', 95, 10, 5000), Infinity);
+  t.is(s.harmonicMeanCycleMs(0, 5000), null);
+  t.is(s.slowdownFactor(0, 5000), 1);
+});
