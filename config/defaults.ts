@@ -27,4 +27,16 @@ export const DEFAULTS = {
     intervalMs: 5000,
     logLevel: 'info',
   },
+  cluster: {
+    heartbeatMs: 200,
+    suspectPhi: 3,
+    downPhi: 8,
+    maxFrameBytes: 1 << 20,
+    sendQueueLimit: 10_000,
+  },
+  admin: {
+    /** Loopback only unless configured: the admin endpoint steers the host. */
+    bind: 'tcp://127.0.0.1:0',
+    maxSkewMs: 30_000,
+  },
 } as const;

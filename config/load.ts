@@ -10,7 +10,13 @@
  *   QALLOW_BACKEND      compute.backend
  *   QALLOW_LOG_LEVEL    telemetry.logLevel
  *   QALLOW_EPOCH_TICKS  epochTicks
- * Relative dataDir paths are resolved against the config file's directory.
+ *   QALLOW_CLUSTER_BIND cluster.bind
+ *   QALLOW_PEERS        cluster.peers as "id=tcp://host:port=identityFile,..."
+ *   QALLOW_ADMIN_BIND   admin.bind
+ * In Kubernetes, QALLOW_NODE_ID is usually the pod name (HOSTNAME) and the
+ * peers come from `cluster.k8s` instead (a StatefulSet's headless service).
+ * Relative paths (dataDir, identity files) are resolved against the config
+ * file's directory.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -48,6 +54,20 @@ export function applyEnv(raw: unknown, env: Env): unknown {
   if (env['QALLOW_LOG_LEVEL']) section('telemetry')['logLevel'] = env['QALLOW_LOG_LEVEL'];
   const epochTicks = envNumber(env, 'QALLOW_EPOCH_TICKS');
   if (epochTicks !== undefined) c['epochTicks'] = epochTicks;
+  if (env['QALLOW_CLUSTER_BIND']) section('cluster')['bind'] = env['QALLOW_CLUSTER_BIND'];
+  if (env['QALLOW_ADMIN_BIND']) section('admin')['bind'] = env['QALLOW_ADMIN_BIND'];
+  if (env['QALLOW_PEERS'] !== undefined) {
+    section('cluster')['peers'] = env['QALLOW_PEERS']
+      .split(',')
+      .filter((x) => x.trim() !== '')
+      .map((entry, i) => {
+        const [id, address, identityFile] = entry.split('=');
+        if (!id || !address || !identityFile) {
+          throw new QallowError('CONFIG_INVALID', `environment variable QALLOW_PEERS entry ${i} must be id=tcp://host:port=identityFile (got "${entry}")`, { field: 'QALLOW_PEERS', source: 'environment' });
+        }
+        return { id, address, identityFile };
+      });
+  }
   return c;
 }
 
@@ -65,6 +85,14 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     throw new QallowError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(e as Error).message}`, { field: 'file', source: path });
   }
   const config = parseHostConfig(applyEnv(raw, env), path);
-  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(dirname(path), config.dataDir);
+  const base = dirname(path);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  config.dataDir = abs(config.dataDir);
+  if (config.cluster) {
+    config.cluster.identityDir = abs(config.cluster.identityDir);
+    for (const p of config.cluster.peers) p.identityFile = abs(p.identityFile);
+    if (config.cluster.k8s) config.cluster.k8s.identityDir = abs(config.cluster.k8s.identityDir);
+  }
+  config.admin.authorizedKeys = config.admin.authorizedKeys.map(abs);
   return config;
 }

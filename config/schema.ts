@@ -36,6 +36,47 @@ const bootRun = z.discriminatedUnion('phase', [
   }),
 ]);
 
+const endpoint = z.string().regex(/^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5}|\*)$/, 'must be tcp://HOST:PORT (port 0 or * for any free port)');
+
+const peer = z.strictObject({
+  id: nodeId,
+  address: endpoint,
+  /** The peer's public identity file (node.json from `qallow keys gen`). */
+  identityFile: z.string().min(1, 'must be a file path'),
+});
+
+/** Peers derived from a Kubernetes StatefulSet behind a headless service. */
+const k8s = z.strictObject({
+  statefulSet: nodeId,
+  service: z.string().min(1),
+  namespace: z.string().min(1).default('default'),
+  replicas: positiveInt,
+  port: z.number().int().min(1).max(65535),
+  /** Directory holding every member's public identity as <id>.json (a mounted Secret or ConfigMap). */
+  identityDir: z.string().min(1),
+  clusterDomain: z.string().min(1).default('cluster.local'),
+});
+
+const cluster = z.strictObject({
+  bind: endpoint,
+  /** This host's identity directory (node.json + node.secret.json from `qallow keys gen`). */
+  identityDir: z.string().min(1, 'must be a directory path'),
+  peers: z.array(peer).default([]),
+  k8s: k8s.optional(),
+  heartbeatMs: positiveInt.default(DEFAULTS.cluster.heartbeatMs),
+  suspectPhi: z.number().positive().default(DEFAULTS.cluster.suspectPhi),
+  downPhi: z.number().positive().default(DEFAULTS.cluster.downPhi),
+  maxFrameBytes: z.number().int().min(1024, 'must be ≥ 1024').default(DEFAULTS.cluster.maxFrameBytes),
+  sendQueueLimit: positiveInt.default(DEFAULTS.cluster.sendQueueLimit),
+});
+
+const admin = z.strictObject({
+  bind: endpoint.default(DEFAULTS.admin.bind),
+  /** Public admin identity files (admin.json from `qallow keys gen`) allowed to steer this host. */
+  authorizedKeys: z.array(z.string().min(1)).default([]),
+  maxSkewMs: positiveInt.default(DEFAULTS.admin.maxSkewMs),
+});
+
 export const hostConfigSchema = z.strictObject({
   node: z.strictObject({ id: nodeId }),
   dataDir: z.string().min(1, 'must be a directory path'),
@@ -72,6 +113,8 @@ export const hostConfigSchema = z.strictObject({
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.telemetry.logLevel),
     })
     .prefault({}),
+  cluster: cluster.optional(),
+  admin: admin.prefault({}),
   /** Runs to start at boot, so a host is usable before the admin CLI exists. */
   runs: z.array(bootRun).default([]),
 });
@@ -135,5 +178,42 @@ export function parseHostConfig(raw: unknown, source = 'config'): HostConfig {
     }
     ids.add(run.id);
   });
+  if (config.cluster) {
+    const c = config.cluster;
+    if (c.downPhi <= c.suspectPhi) {
+      throw new QallowError('CONFIG_INVALID', `config.cluster.downPhi must be above suspectPhi (${c.suspectPhi}) (got ${c.downPhi}) in ${source}`, { field: 'config.cluster.downPhi', source });
+    }
+    c.peers.forEach((p, i) => {
+      if (p.id === config.node.id) {
+        const field = `config.cluster.peers[${i}].id`;
+        throw new QallowError('CONFIG_INVALID', `${field} "${p.id}" is this host's own id; list only the other hosts in ${source}`, { field, source });
+      }
+      if (c.peers.findIndex((q) => q.id === p.id) !== i) {
+        const field = `config.cluster.peers[${i}].id`;
+        throw new QallowError('CONFIG_INVALID', `${field} "${p.id}" is listed twice in ${source}`, { field, source });
+      }
+    });
+  }
   return config;
+}
+
+export interface DerivedPeer {
+  readonly id: string;
+  readonly address: string;
+  readonly identityFile: string;
+}
+
+/**
+ * The peers of a StatefulSet member: pods are named `<set>-<ordinal>` and
+ * resolvable as `<set>-<i>.<service>.<namespace>.svc.<domain>` through the
+ * headless service; every member but `self` is a peer.
+ */
+export function k8sPeers(k: NonNullable<NonNullable<HostConfig['cluster']>['k8s']>, self: string): DerivedPeer[] {
+  const out: DerivedPeer[] = [];
+  for (let i = 0; i < k.replicas; i++) {
+    const id = `${k.statefulSet}-${i}`;
+    if (id === self) continue;
+    out.push({ id, address: `tcp://${id}.${k.service}.${k.namespace}.svc.${k.clusterDomain}:${k.port}`, identityFile: `${k.identityDir.replace(/\/$/, '')}/${id}.json` });
+  }
+  return out;
 }

@@ -95,3 +95,51 @@ test('the shipped single-host example is valid', async (t) => {
   t.is(c.node.id, 'host-a');
   t.true(c.runs.length >= 3);
 });
+
+const cluster = { bind: 'tcp://127.0.0.1:0', identityDir: 'keys/a', peers: [{ id: 'host-b', address: 'tcp://127.0.0.1:7110', identityFile: 'keys/b/node.json' }] };
+
+test('cluster: defaults, and every field validated with its name', (t) => {
+  const c = parseHostConfig({ ...base, cluster });
+  t.is(c.cluster!.heartbeatMs, 200);
+  t.is(c.admin.bind, 'tcp://127.0.0.1:0');
+  rejects(t, { ...base, cluster: { ...cluster, bind: '10.0.0.5' } }, 'config.cluster.bind');
+  rejects(t, { ...base, cluster: { ...cluster, peers: [{ id: 'host-b', address: 'tcp://127.0.0.1', identityFile: 'x' }] } }, 'config.cluster.peers[0].address');
+  rejects(t, { ...base, cluster: { ...cluster, peers: [{ id: 'host-a', address: 'tcp://127.0.0.1:1', identityFile: 'x' }] } }, 'config.cluster.peers[0].id');
+  rejects(t, { ...base, cluster: { ...cluster, peers: [cluster.peers[0], cluster.peers[0]] } }, 'config.cluster.peers[1].id');
+  rejects(t, { ...base, cluster: { ...cluster, suspectPhi: 5, downPhi: 4 } }, 'config.cluster.downPhi');
+  rejects(t, { ...base, cluster: { ...cluster, maxFrameBytes: 10 } }, 'config.cluster.maxFrameBytes');
+  rejects(t, { ...base, admin: { bind: 'http://x:1' } }, 'config.admin.bind');
+});
+
+test('cluster: environment overrides for containers (bind, peers, admin bind)', (t) => {
+  const raw = applyEnv({ ...base, cluster }, { QALLOW_CLUSTER_BIND: 'tcp://0.0.0.0:7100', QALLOW_ADMIN_BIND: 'tcp://0.0.0.0:7200', QALLOW_PEERS: 'host-x=tcp://x:7100=/keys/x.json,host-y=tcp://y:7100=/keys/y.json' });
+  const c = parseHostConfig(raw);
+  t.is(c.cluster!.bind, 'tcp://0.0.0.0:7100');
+  t.is(c.admin.bind, 'tcp://0.0.0.0:7200');
+  t.deepEqual(c.cluster!.peers.map((p) => p.id), ['host-x', 'host-y']);
+  const err = t.throws(() => applyEnv({ ...base, cluster }, { QALLOW_PEERS: 'host-x=tcp://x:7100' }));
+  t.true(isQallowError(err, 'CONFIG_INVALID'));
+  t.regex((err as Error).message, /QALLOW_PEERS entry 0/);
+});
+
+test('cluster: peers derived from a Kubernetes StatefulSet headless service', async (t) => {
+  const { k8sPeers } = await import('../config/schema.js');
+  const c = parseHostConfig({ ...base, node: { id: 'qallow-1' }, cluster: { ...cluster, peers: [], k8s: { statefulSet: 'qallow', service: 'qallow-peers', namespace: 'sim', replicas: 3, port: 7100, identityDir: '/etc/qallow/identities/' } } });
+  const peers = k8sPeers(c.cluster!.k8s!, 'qallow-1');
+  t.deepEqual(peers, [
+    { id: 'qallow-0', address: 'tcp://qallow-0.qallow-peers.sim.svc.cluster.local:7100', identityFile: '/etc/qallow/identities/qallow-0.json' },
+    { id: 'qallow-2', address: 'tcp://qallow-2.qallow-peers.sim.svc.cluster.local:7100', identityFile: '/etc/qallow/identities/qallow-2.json' },
+  ]);
+});
+
+test('the shipped three-host example configs are valid and agree with each other', async (t) => {
+  const dir = fileURLToPath(new URL('../../config/examples/three-host/', import.meta.url));
+  const hosts = await Promise.all(['a', 'b', 'c'].map((h) => loadConfig(join(dir, `host-${h}.json`), {})));
+  for (const h of hosts) {
+    t.is(h.cluster!.peers.length, 2);
+    for (const p of h.cluster!.peers) {
+      const other = hosts.find((o) => o.node.id === p.id)!;
+      t.is(p.address, other.cluster!.bind, `${h.node.id} reaches ${p.id} where it binds`);
+    }
+  }
+});
