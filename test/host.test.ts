@@ -117,3 +117,19 @@ test('telemetry: every interval the host logs per-actor, pool and run metrics wi
   const pool = await logs.waitFor((l) => l['metric'] === 'pool');
   for (const k of ['threads', 'queued', 'running', 'completed', 'utilization']) t.true(k in pool, k);
 });
+
+test('crashes beyond the restart intensity escalate to the root and fail the host', async (t) => {
+  const dir = await tempDir(t);
+  const cfg = hostConfig(dir, [{ ...RING, ticks: 1_000_000 }]);
+  const logs = memorySink();
+  let fatal!: (e: unknown) => void;
+  const failed = new Promise((resolve) => (fatal = resolve));
+  const host = new Host(cfg, { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }), onFatal: (e) => fatal(e) });
+  await host.start();
+  t.teardown(() => host.stop());
+  // Keep the run crashing: every incarnation meets another injected fault.
+  for (let i = 0; i < 40; i++) host.injectFault('r');
+  const err = await failed;
+  t.regex(String(err), /SUPERVISION_ESCALATED|escalat/i);
+  t.truthy(logs.lines.find((l) => l['msg'] === 'supervision escalated to the root; the host stops'));
+});
