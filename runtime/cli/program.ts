@@ -11,6 +11,7 @@ import { simulateCommand } from './commands/simulate.js';
 import { startCommand } from './commands/start.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { replayCommand } from './commands/replay.js';
+import { keysCommand } from './commands/keys.js';
 import { EXIT, writeLine, type CliIO } from './io.js';
 
 function version(): string {
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIO): Command {
   program.addCommand(startCommand(io));
   program.addCommand(checkpointCommand(io));
   program.addCommand(replayCommand(io));
+  program.addCommand(keysCommand(io));
   // Every subcommand exits through us, never through process.exit.
   const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
     c.exitOverride();

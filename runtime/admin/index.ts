@@ -1,0 +1,7 @@
+/** Signed admin commands: the union, its canonical bytes, signing, the host-side verifier, the wire form. */
+export * from './command.js';
+export { adminCommandBytes, NONCE_BYTES } from './layout.js';
+export { ADMIN_PURPOSE, signCommand, signedCommandBytes, type SignCommandOptions, type SignedCommand } from './signed.js';
+export { NonceCache } from './nonce-cache.js';
+export { AdminVerifier, DEFAULT_MAX_NONCES, DEFAULT_MAX_SKEW_MS, systemWallClock, type AdminVerifierComponents, type AdminVerifierInit, type VerifiedCommand, type WallClock } from './verifier.js';
+export { decodeSignedCommand, encodeSignedCommand, MAX_SIGNED_COMMAND_BYTES, SIGNED_COMMAND_WIRE_VERSION } from './wire.js';
