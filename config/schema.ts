@@ -6,11 +6,13 @@
  */
 import { z } from 'zod';
 import { BACKENDS } from '../kernels/backend.js';
+import { isNodeId } from '../runtime/actors/address.js';
 import { phase12Params, phase13Params } from '../kernels/params.js';
 import { QallowError, isQallowError } from '../runtime/errors.js';
 import { DEFAULTS } from './defaults.js';
 
-const nodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1–63 lowercase letters, digits or "-", starting with a letter or digit');
+// The same rule as actor addresses (runtime/actors/address.ts), so every configured id is addressable.
+const nodeId = z.string().refine(isNodeId, 'must be 1–63 lowercase letters, digits, "-" or ".", starting and ending with a letter or digit');
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit');
 const positiveInt = z.number().int('must be an integer').min(1, 'must be ≥ 1');
 const backend = z.enum(['auto', ...BACKENDS]);
