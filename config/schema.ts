@@ -12,7 +12,7 @@ import { QallowError, isQallowError } from '../runtime/errors.js';
 import { DEFAULTS } from './defaults.js';
 
 // The same rule as actor addresses (runtime/actors/address.ts), so every configured id is addressable.
-const nodeId = z.string().refine(isNodeId, 'must be 1–63 lowercase letters, digits, "-" or ".", starting and ending with a letter or digit');
+const nodeId = z.string().refine((v: string): boolean => isNodeId(v), 'must be 1–63 lowercase letters, digits, "-" or ".", starting and ending with a letter or digit');
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit');
 const positiveInt = z.number().int('must be an integer').min(1, 'must be ≥ 1');
 const backend = z.enum(['auto', ...BACKENDS]);
