@@ -15,8 +15,14 @@
  * tree and the host exits non-zero rather than limp on.
  */
 import { availableParallelism } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnPhaseActor, type AdminCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
+import type { AdminCommand } from './admin/command.js';
+import { AdminEndpoint } from './admin/endpoint.js';
+import { AdminVerifier } from './admin/verifier.js';
+import { generateCurveKeyPair } from './identity/curve.js';
+import { readAdminPublic, readNodeKeys } from './identity/files.js';
+import { spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
 import type { HostConfig } from '../config/schema.js';
 import type { BackendId } from '../kernels/backend.js';
@@ -34,6 +40,16 @@ export interface HostComponents {
   readonly logger: Logger;
   /** Called once when the host fails for good (root escalation). */
   readonly onFatal?: ((e: QallowError) => void) | undefined;
+  /** Called when an operator asks the host to shut down (admin `shutdown`). */
+  readonly onShutdown?: (() => void) | undefined;
+}
+
+/** Where a running host can be reached; written to DATA/endpoint.json at start. */
+export interface HostEndpoint {
+  readonly node: string;
+  readonly admin: string;
+  readonly curvePublicKey: string;
+  readonly pid: number;
 }
 
 type ServiceMsg = { readonly type: 'tick' };
@@ -47,6 +63,9 @@ export class Host {
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
   private readonly latest = new Map<string, RunStatus>();
   private readonly finished = new Set<(s: RunStatus) => void>();
+  private admin: AdminEndpoint | undefined;
+  endpoint: HostEndpoint | undefined;
+  private runCounter = 0;
 
   constructor(
     readonly config: HostConfig,
@@ -103,7 +122,8 @@ export class Host {
       intensity: { maxRestarts: cfg.supervision.maxRestarts, periodMs: cfg.supervision.withinSeconds * 1000 },
       backoff: { baseMs: cfg.supervision.backoff.initialMs, maxMs: cfg.supervision.backoff.maxMs, jitter: cfg.supervision.backoff.jitter },
     });
-    log.info({ dataDir: cfg.dataDir, threads: this.pool.threads }, 'host started');
+    await this.startAdmin();
+    log.info({ dataDir: cfg.dataDir, threads: this.pool.threads, admin: this.endpoint?.admin }, 'host started');
     // Unfinished runs in the store first (they resume), then boot runs not yet known.
     const known = new Set<string>();
     for (const run of await this.store.runs()) {
@@ -117,6 +137,101 @@ export class Host {
       if (known.has(boot.id)) continue;
       await this.submit(boot.id, this.bootParams(boot), boot.backend ?? cfg.compute.backend, boot.epochTicks ?? cfg.epochTicks);
     }
+  }
+
+  private async startAdmin(): Promise<void> {
+    const cfg = this.config;
+    const curve = cfg.cluster ? (await readNodeKeys(cfg.cluster.identityDir)).curve : generateCurveKeyPair();
+    const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
+    const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
+    this.admin = new AdminEndpoint(
+      { bind: cfg.admin.bind, curveSecretKey: curve.secretKey },
+      { verifier, handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
+    );
+    const admin = await this.admin.start();
+    this.endpoint = { node: cfg.node.id, admin, curvePublicKey: curve.publicKey, pid: process.pid };
+    await mkdir(cfg.dataDir, { recursive: true });
+    await writeFile(join(cfg.dataDir, 'endpoint.json'), JSON.stringify(this.endpoint, null, 2) + '\n');
+    if (adminKeys.length === 0) {
+      this.c.logger.warn({}, 'no admin keys are authorised (config.admin.authorizedKeys): every admin command will be refused');
+    }
+  }
+
+  /** Every accepted admin command lands here (the endpoint has verified it). */
+  private async handleAdmin(cmd: AdminCommand): Promise<unknown> {
+    switch (cmd.type) {
+      case 'status':
+        return this.hostStatus();
+      case 'runs':
+        return this.allRuns();
+      case 'run': {
+        const id = cmd.id ?? `${cmd.params.phase}-${Date.now().toString(36)}-${(this.runCounter++).toString(36)}`;
+        const params =
+          cmd.params.phase === 'phase12'
+            ? phase12Params(cmd.params)
+            : phase13Params({ ...cmd.params, maxPockets: this.config.compute.maxPockets });
+        await this.submit(id, params, cmd.backend ?? this.config.compute.backend, cmd.epochTicks ?? this.config.epochTicks);
+        return this.status(id);
+      }
+      case 'pause':
+      case 'resume':
+      case 'cancel':
+        return this.command(cmd.run, cmd.type);
+      case 'checkpoint.take':
+        return this.ref(cmd.run).ask<{ epoch: number; tick: number; stateHash: string }>((replyTo) => ({ type: 'checkpoint', replyTo }), 10 * 60_000);
+      case 'actor.restart':
+      case 'actor.stop': {
+        const name = this.runOfActor(cmd.actor);
+        if (cmd.type === 'actor.restart') {
+          this.injectFault(name);
+          return { actor: cmd.actor, action: 'restart requested: the actor fails its next message and its supervisor restarts it' };
+        }
+        await this.runsSupervisor!.stopChild(name);
+        this.runs.delete(name);
+        return { actor: cmd.actor, action: 'stopped' };
+      }
+      case 'shutdown':
+        setImmediate(() => this.c.onShutdown?.());
+        return { node: this.config.node.id, action: 'shutting down: runs drain, then the host stops' };
+    }
+  }
+
+  private runOfActor(address: string): string {
+    const prefix = `qallow://${this.config.node.id}/runs/`;
+    if (!address.startsWith(prefix) || address.length === prefix.length) {
+      throw new QallowError('ACTOR_NOT_FOUND', `${address} is not a run actor on ${this.config.node.id} (expected ${prefix}RUN)`, { actor: address });
+    }
+    const run = address.slice(prefix.length);
+    this.ref(run);
+    return run;
+  }
+
+  async hostStatus(): Promise<Record<string, unknown>> {
+    return {
+      node: this.config.node.id,
+      pid: process.pid,
+      admin: this.endpoint?.admin ?? null,
+      pool: this.pool?.stats() ?? null,
+      tree: this.system?.status() ?? null,
+      actors: this.system?.metrics().actors ?? [],
+      runs: await this.allRuns(),
+    };
+  }
+
+  /** Every run: those driven now (live status) and those only in the store. */
+  async allRuns(): Promise<Array<Record<string, unknown>>> {
+    const out: Array<Record<string, unknown>> = [];
+    for (const run of await this.store!.runs()) {
+      const live = this.runs.has(run) ? await this.status(run).catch(() => null) : null;
+      if (live) {
+        out.push({ ...live });
+        continue;
+      }
+      const rec = await this.store!.getRun(run);
+      const last = (await this.store!.listCheckpoints(run)).at(-1);
+      out.push({ run, phase: rec?.params.phase ?? null, state: rec?.state ?? 'unknown', tick: last?.tick ?? 0, ticks: rec?.params.ticks ?? null, epoch: last?.epoch ?? 0, stateHash: last?.stateHash ?? null, backend: rec?.backend ?? null });
+    }
+    return out;
   }
 
   private bootParams(boot: HostConfig['runs'][number]): PhaseParams {
@@ -170,7 +285,7 @@ export class Host {
     return this.ref(run).ask<RunStatus>((replyTo) => ({ type: 'status', replyTo }), timeoutMs);
   }
 
-  command(run: string, command: AdminCommand, timeoutMs = 60_000): Promise<RunStatus> {
+  command(run: string, command: RunCommand, timeoutMs = 60_000): Promise<RunStatus> {
     return this.ref(run).ask<RunStatus>((replyTo) => ({ type: 'command', command, replyTo }), timeoutMs);
   }
 
@@ -213,6 +328,7 @@ export class Host {
   async stop(): Promise<void> {
     const log = this.c.logger;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    await this.admin?.stop();
     await Promise.allSettled(
       [...this.runs.values()].map((r) => r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000)),
     );

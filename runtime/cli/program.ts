@@ -12,6 +12,11 @@ import { startCommand } from './commands/start.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { replayCommand } from './commands/replay.js';
 import { keysCommand } from './commands/keys.js';
+import { statusCommand } from './commands/status.js';
+import { runsCommand } from './commands/runs.js';
+import { runCommand } from './commands/run.js';
+import { controlCommands } from './commands/control.js';
+import { actorCommand } from './commands/actor.js';
 import { EXIT, writeLine, type CliIO } from './io.js';
 
 function version(): string {
@@ -35,6 +40,11 @@ export function buildProgram(io: CliIO): Command {
   program.addCommand(checkpointCommand(io));
   program.addCommand(replayCommand(io));
   program.addCommand(keysCommand(io));
+  program.addCommand(statusCommand(io));
+  program.addCommand(runsCommand(io));
+  program.addCommand(runCommand(io));
+  for (const c of controlCommands(io)) program.addCommand(c);
+  program.addCommand(actorCommand(io));
   // Every subcommand exits through us, never through process.exit.
   const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
     c.exitOverride();

@@ -7,6 +7,7 @@ import { Command } from '@commander-js/extra-typings';
 import { createLmdbStore } from '../../store/lmdb.js';
 import { QallowError, errorMessage } from '../../errors.js';
 import { writeLine, type CliIO } from '../io.js';
+import { adminCall, withTarget } from '../target.js';
 import type { Checkpoint } from '../../store/checkpoint.js';
 
 interface Listed {
@@ -78,6 +79,12 @@ export function checkpointCommand(io: CliIO): Command {
           throw new QallowError('CHECKPOINT_CORRUPT', 'some checkpoints are not usable (see above); restart skips them', { dataDir: o.data });
         }
       }),
+  );
+  cmd.addCommand(
+    withTarget(new Command('take').description('checkpoint a run now (at its current epoch boundary)').argument('<run>', 'run id')).action(async (run, o) => {
+      const c = (await adminCall(o, { type: 'checkpoint.take', run })) as { epoch: number; tick: number; stateHash: string };
+      writeLine(io.stdout, o.json ? JSON.stringify(c) : `${run}: checkpoint epoch ${c.epoch} at tick ${c.tick} (${c.stateHash.slice(0, 16)}…)`);
+    }) as unknown as Command,
   );
   return cmd;
 }

@@ -33,6 +33,10 @@ export function startCommand(_io: CliIO): Command {
           fatal = e;
           wake();
         },
+        onShutdown: () => {
+          logger.info({}, 'shutdown requested by an operator');
+          wake();
+        },
       });
       const onSignal = (signal: NodeJS.Signals): void => {
         logger.info({ signal }, 'shutdown requested');

@@ -1,0 +1,19 @@
+/** `qallow pause|resume|cancel RUN` and `qallow shutdown`. */
+import { Command } from '@commander-js/extra-typings';
+import { adminCall, withTarget } from '../target.js';
+import { writeLine, type CliIO } from '../io.js';
+
+export function controlCommands(io: CliIO): Command[] {
+  const run = (['pause', 'resume', 'cancel'] as const).map((type) =>
+    withTarget(new Command(type).description(`${type} a run at its next epoch boundary`).argument('<run>', 'run id')).action(async (runId, o) => {
+      const s = (await adminCall(o, { type, run: runId })) as Record<string, unknown>;
+      if (o.json) return writeLine(io.stdout, JSON.stringify(s));
+      writeLine(io.stdout, `${String(s['run'])}: ${String(s['state'])} at tick ${String(s['tick'])} (epoch ${String(s['epoch'])})`);
+    }),
+  );
+  const shutdown = withTarget(new Command('shutdown').description('graceful: drain runs (checkpoint), close, exit')).action(async (o) => {
+    const r = (await adminCall(o, { type: 'shutdown' })) as Record<string, unknown>;
+    writeLine(io.stdout, o.json ? JSON.stringify(r) : `${String(r['node'])}: ${String(r['action'])}`);
+  });
+  return [...run, shutdown] as unknown as Command[];
+}

@@ -1,0 +1,41 @@
+/** `qallow status`: the host's runs, actor tree with restarts, mailbox depths and pool. */
+import { Command } from '@commander-js/extra-typings';
+import { adminCall, withTarget } from '../target.js';
+import { writeLine, type CliIO } from '../io.js';
+import { runsTable } from './runs.js';
+
+interface TreeNode {
+  name?: string;
+  kind?: string;
+  state?: string;
+  restarts?: number;
+  children?: TreeNode[];
+}
+
+function renderTree(n: TreeNode, depth: number, out: string[]): void {
+  out.push(`${'  '.repeat(depth)}${n.name ?? '?'}${n.kind ? ` [${n.kind}]` : ''} ${n.state ?? ''}${n.restarts ? ` restarts=${n.restarts}` : ''}`);
+  for (const c of n.children ?? []) renderTree(c, depth + 1, out);
+}
+
+export function statusCommand(io: CliIO): Command {
+  return withTarget(new Command('status').description('members, actor tree, mailbox depths, restarts, runs')).action(async (o) => {
+    const s = (await adminCall(o, { type: 'status' })) as Record<string, unknown>;
+    if (o.json) return writeLine(io.stdout, JSON.stringify(s));
+    writeLine(io.stdout, `node ${String(s['node'])} (pid ${String(s['pid'])}), admin ${String(s['admin'])}`);
+    const pool = s['pool'] as Record<string, number> | null;
+    if (pool) writeLine(io.stdout, `pool: ${pool['threads']} threads, ${pool['running']} running, ${pool['queued']} queued, ${pool['completed']} done, ${pool['crashed']} crashed, utilisation ${(100 * (pool['utilization'] ?? 0)).toFixed(0)}%`);
+    writeLine(io.stdout, 'actors:');
+    for (const a of (s['actors'] as Array<Record<string, unknown>>) ?? []) {
+      writeLine(io.stdout, `  ${String(a['actor']).padEnd(40)} ${String(a['state']).padEnd(10)} mailbox ${a['mailboxDepth']}/${a['mailboxCapacity']}  processed ${a['processed']}  p99 ${Number(a['processingP99Ms']).toFixed(1)} ms  restarts ${a['restarts']}`);
+    }
+    const tree = s['tree'] as TreeNode | null;
+    if (tree) {
+      const lines: string[] = [];
+      renderTree(tree, 1, lines);
+      writeLine(io.stdout, 'supervision tree:');
+      for (const l of lines) writeLine(io.stdout, l);
+    }
+    writeLine(io.stdout, 'runs:');
+    for (const l of runsTable(s['runs'] as Array<Record<string, unknown>>)) writeLine(io.stdout, `  ${l}`);
+  });
+}
