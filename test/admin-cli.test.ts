@@ -75,6 +75,10 @@ test('run --follow, runs, pause/resume/cancel, checkpoint take, status, actor re
   const missing = await runCli(['pause', 'nope', ...at(f)]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /no run nope/);
+  const top = await runCli(['top', '--iterations', '2', '--interval', '50', ...at(f)]);
+  t.is(top.code, 0, top.stderr);
+  t.is(top.stdout.split('qallow top — host-a').length - 1, 2, 'two frames');
+  t.regex(top.stdout, /qallow:\/\/host-a\/runs\/long/);
   t.is((await runCli(['shutdown', ...at(f)])).code, 0);
   t.is((await f.host.exited).code, 0);
 });

@@ -17,6 +17,7 @@ import { runsCommand } from './commands/runs.js';
 import { runCommand } from './commands/run.js';
 import { controlCommands } from './commands/control.js';
 import { actorCommand } from './commands/actor.js';
+import { topCommand } from './commands/top.js';
 import { EXIT, writeLine, type CliIO } from './io.js';
 
 function version(): string {
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIO): Command {
   program.addCommand(runCommand(io));
   for (const c of controlCommands(io)) program.addCommand(c);
   program.addCommand(actorCommand(io));
+  program.addCommand(topCommand(io));
   // Every subcommand exits through us, never through process.exit.
   const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
     c.exitOverride();
