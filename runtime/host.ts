@@ -22,6 +22,7 @@ import { AdminEndpoint } from './admin/endpoint.js';
 import { AdminVerifier } from './admin/verifier.js';
 import { generateCurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
+import { ClusterService } from './cluster/service.js';
 import { spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
 import type { HostConfig } from '../config/schema.js';
@@ -48,6 +49,7 @@ export interface HostComponents {
 export interface HostEndpoint {
   readonly node: string;
   readonly admin: string;
+  readonly cluster: string | null;
   readonly curvePublicKey: string;
   readonly pid: number;
 }
@@ -66,6 +68,8 @@ export class Host {
   private admin: AdminEndpoint | undefined;
   endpoint: HostEndpoint | undefined;
   private runCounter = 0;
+  private cluster: ClusterService | undefined;
+  private paceMark = { at: Date.now(), tick: 0, cycleMs: 0 };
 
   constructor(
     readonly config: HostConfig,
@@ -141,7 +145,14 @@ export class Host {
 
   private async startAdmin(): Promise<void> {
     const cfg = this.config;
+    // One CURVE identity for the admin endpoint and the cluster transport;
+    // a host without a cluster gets an ephemeral one (published in endpoint.json).
     const curve = cfg.cluster ? (await readNodeKeys(cfg.cluster.identityDir)).curve : generateCurveKeyPair();
+    let clusterEndpoint: string | null = null;
+    if (cfg.cluster) {
+      this.cluster = new ClusterService(cfg.cluster, cfg.node.id, curve, { logger: this.c.logger, pace: () => this.pace() });
+      clusterEndpoint = await this.cluster.start();
+    }
     const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
     const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
     this.admin = new AdminEndpoint(
@@ -149,7 +160,7 @@ export class Host {
       { verifier, handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
     );
     const admin = await this.admin.start();
-    this.endpoint = { node: cfg.node.id, admin, curvePublicKey: curve.publicKey, pid: process.pid };
+    this.endpoint = { node: cfg.node.id, admin, cluster: clusterEndpoint, curvePublicKey: curve.publicKey, pid: process.pid };
     await mkdir(cfg.dataDir, { recursive: true });
     await writeFile(join(cfg.dataDir, 'endpoint.json'), JSON.stringify(this.endpoint, null, 2) + '\n');
     if (adminKeys.length === 0) {
@@ -206,9 +217,23 @@ export class Host {
     return run;
   }
 
+  /** Own tick cycle time for sync pulses: wall ms per tick since the last pulse (0 when idle). */
+  private pace(): { cycleMs: number; tick: number } {
+    let tick = 0;
+    for (const s of this.latest.values()) tick += s.tick;
+    const now = Date.now();
+    const dt = now - this.paceMark.at;
+    if (dt >= 500) {
+      const dTicks = tick - this.paceMark.tick;
+      this.paceMark = { at: now, tick, cycleMs: dTicks > 0 ? dt / dTicks : 0 };
+    }
+    return { cycleMs: this.paceMark.cycleMs, tick };
+  }
+
   async hostStatus(): Promise<Record<string, unknown>> {
     return {
       node: this.config.node.id,
+      cluster: this.cluster?.status() ?? null,
       pid: process.pid,
       admin: this.endpoint?.admin ?? null,
       pool: this.pool?.stats() ?? null,
@@ -328,6 +353,7 @@ export class Host {
   async stop(): Promise<void> {
     const log = this.c.logger;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    await this.cluster?.stop();
     await this.admin?.stop();
     await Promise.allSettled(
       [...this.runs.values()].map((r) => r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000)),

@@ -22,6 +22,13 @@ export function statusCommand(io: CliIO): Command {
     const s = (await adminCall(o, { type: 'status' })) as Record<string, unknown>;
     if (o.json) return writeLine(io.stdout, JSON.stringify(s));
     writeLine(io.stdout, `node ${String(s['node'])} (pid ${String(s['pid'])}), admin ${String(s['admin'])}`);
+    const cluster = s['cluster'] as { endpoint: string; members: Array<Record<string, unknown>>; harmonicMeanCycleMs: number | null; slowdownFactor: number } | null;
+    if (cluster) {
+      writeLine(io.stdout, `cluster ${cluster.endpoint}: harmonic-mean cycle ${cluster.harmonicMeanCycleMs === null ? '-' : `${cluster.harmonicMeanCycleMs.toFixed(3)} ms/tick`}, slowdown ×${cluster.slowdownFactor.toFixed(2)}`);
+      for (const m of cluster.members) {
+        writeLine(io.stdout, `  member ${String(m['node']).padEnd(16)} ${String(m['status']).padEnd(8)} phi ${Number(m['phi']).toFixed(2).padStart(6)}  silent ${m['silentMs'] === null ? '-' : `${String(m['silentMs'])} ms`}`);
+      }
+    }
     const pool = s['pool'] as Record<string, number> | null;
     if (pool) writeLine(io.stdout, `pool: ${pool['threads']} threads, ${pool['running']} running, ${pool['queued']} queued, ${pool['completed']} done, ${pool['crashed']} crashed, utilisation ${(100 * (pool['utilization'] ?? 0)).toFixed(0)}%`);
     writeLine(io.stdout, 'actors:');

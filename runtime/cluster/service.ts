@@ -1,0 +1,165 @@
+/**
+ * The cluster service of a host: the ZeroMQ transport to the configured
+ * peers (CURVE, allow-list of their keys), heartbeats feeding the
+ * phi-accrual membership, and sync pulses. Membership changes are logged
+ * (`membership change` with node, from, to) and visible in `qallow status`.
+ *
+ * Heartbeats go to every peer every `heartbeatMs`, membership is evaluated
+ * twice per interval, and a sync pulse is broadcast every 100 ms. Each start
+ * uses a new incarnation (the start time), so peers tell a restarted host
+ * from a slow one.
+ */
+import type { HostConfig } from '../../config/schema.js';
+import { k8sPeers } from '../../config/schema.js';
+import { nodeId as toNodeId, type NodeId } from '../actors/address.js';
+import type { CurveKeyPair } from '../identity/curve.js';
+import { readNodePublic } from '../identity/files.js';
+import type { Logger } from '../logger.js';
+import type { Envelope } from '../transport/envelope.js';
+import type { Transport } from '../transport/contract.js';
+import { createZmqTransport } from '../transport/zmq.js';
+import { DEFAULT_PHI } from './phi.js';
+import { Membership, type PeerView } from './membership.js';
+import { PULSE_INTERVAL_MS, SyncState } from './sync.js';
+
+export interface ClusterStatus {
+  readonly node: string;
+  readonly endpoint: string;
+  readonly incarnation: number;
+  readonly members: PeerView[];
+  readonly links: ReturnType<Transport['peers']>;
+  readonly transport: ReturnType<Transport['stats']>;
+  readonly harmonicMeanCycleMs: number | null;
+  readonly slowdownFactor: number;
+}
+
+export interface ClusterComponents {
+  readonly logger: Logger;
+  /** Own tick cycle time (ms per tick over the last epoch) and total ticks, for sync pulses. */
+  readonly pace: () => { cycleMs: number; tick: number };
+  readonly now?: (() => number) | undefined;
+}
+
+export class ClusterService {
+  private transport: Transport | undefined;
+  private membership: Membership | undefined;
+  private readonly sync: SyncState;
+  private timers: NodeJS.Timeout[] = [];
+  private seq = 0;
+  readonly incarnation = Date.now();
+
+  constructor(
+    private readonly cfg: NonNullable<HostConfig['cluster']>,
+    private readonly nodeId: string,
+    private readonly keys: CurveKeyPair,
+    private readonly c: ClusterComponents,
+  ) {
+    this.sync = new SyncState(nodeId);
+  }
+
+  private now(): number {
+    return (this.c.now ?? Date.now)();
+  }
+
+  async start(): Promise<string> {
+    const log = this.c.logger;
+    const specs = [...this.cfg.peers, ...(this.cfg.k8s ? k8sPeers(this.cfg.k8s, this.nodeId) : [])];
+    const peers = await Promise.all(
+      specs.map(async (p) => {
+        const id = await readNodePublic(p.identityFile);
+        return { id: toNodeId(p.id), address: p.address, publicKey: id.curve.publicKey };
+      }),
+    );
+    const transport = createZmqTransport(
+      {
+        nodeId: toNodeId(this.nodeId),
+        keys: this.keys,
+        listen: this.cfg.bind,
+        limits: { maxFrameBytes: this.cfg.maxFrameBytes },
+        queue: { maxQueued: this.cfg.sendQueueLimit },
+        connectTimeoutMs: Math.max(1000, 5 * this.cfg.heartbeatMs),
+      },
+      { logger: log.child({ component: 'transport' }) },
+    );
+    await transport.start();
+    for (const p of peers) transport.addPeer(p);
+    this.transport = transport;
+    const membership = new Membership(
+      peers.map((p) => p.id),
+      { suspectPhi: this.cfg.suspectPhi, downPhi: this.cfg.downPhi, phi: { ...DEFAULT_PHI, firstIntervalMs: this.cfg.heartbeatMs } },
+      this.now(),
+    );
+    membership.on('change', (ch) => log.info({ component: 'membership', peer: ch.node, from: ch.from, to: ch.to, phi: Number(ch.phi.toFixed(2)) }, 'membership change'));
+    this.membership = membership;
+    transport.onMessage((env) => this.receive(env));
+    // A failing timer task is logged, never allowed to take the host down.
+    const guard = (what: string, f: () => void) => (): void => {
+      try {
+        f();
+      } catch (e) {
+        log.warn({ component: 'cluster', task: what, err: e instanceof Error ? e.message : String(e) }, 'cluster task failed');
+      }
+    };
+    const hb = setInterval(guard('heartbeat', () => this.heartbeat()), this.cfg.heartbeatMs);
+    const ev = setInterval(guard('membership', () => membership.evaluate(this.now())), Math.max(10, this.cfg.heartbeatMs / 2));
+    const pulse = setInterval(guard('sync pulse', () => this.pulse()), PULSE_INTERVAL_MS);
+    for (const t of [hb, ev, pulse]) t.unref();
+    this.timers = [hb, ev, pulse];
+    this.heartbeat();
+    const endpoint = transport.localPeer().address;
+    log.info({ component: 'cluster', endpoint, peers: peers.map((p) => p.id), incarnation: this.incarnation }, 'cluster transport started');
+    return endpoint;
+  }
+
+  private receive(env: Envelope): void {
+    const now = this.now();
+    if (env.type === 'heartbeat') {
+      this.membership?.heartbeat(env.from, env.body.incarnation, now);
+    } else if (env.type === 'sync.pulse') {
+      this.sync.receive({ node: env.from, cycleMs: env.body.cycleMs, ticks: { host: env.body.tick }, sentAt: now });
+    }
+  }
+
+  private heartbeat(): void {
+    const t = this.transport;
+    if (!t?.running) return;
+    t.broadcast({ actor: 'membership', type: 'heartbeat', body: { seq: this.seq++, sentAt: Date.now(), incarnation: this.incarnation } });
+  }
+
+  private pulse(): void {
+    const t = this.transport;
+    if (!t?.running) return;
+    const { cycleMs, tick } = this.c.pace();
+    if (!(cycleMs > 0)) return; // idle: no cycle time to share
+    t.broadcast({ actor: 'sync', type: 'sync.pulse', body: { cycleMs, tick, sentAt: Date.now() } });
+  }
+
+  status(): ClusterStatus | null {
+    const t = this.transport;
+    const m = this.membership;
+    if (!t || !m) return null;
+    const now = this.now();
+    const own = this.c.pace().cycleMs;
+    return {
+      node: this.nodeId,
+      endpoint: t.localPeer().address,
+      incarnation: this.incarnation,
+      members: m.view(now),
+      links: t.peers(),
+      transport: t.stats(),
+      harmonicMeanCycleMs: this.sync.harmonicMeanCycleMs(own, now),
+      slowdownFactor: this.sync.slowdownFactor(own, now),
+    };
+  }
+
+  peerStatus(node: NodeId): string | undefined {
+    return this.membership?.status(node);
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.transport?.stop();
+    this.transport = undefined;
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The ZeroMQ transport (zeromq.js 6) with CURVE encryption and a ZAP
+ * allow-list. Frames are envelope.ts frames; queues, batching, peer states
+ * and the inbound checks are the shared ones (core.ts, peer-link.ts).
+ *
+ * Socket pattern, per host:
+ * - one ROUTER bound to `listen` as CURVE server (this host's secret key).
+ *   It only receives. ROUTER rather than PULL because it tells which
+ *   connection a frame came from (the routing id), which is checked against
+ *   each envelope's `from`.
+ * - one DEALER per peer, connected to that peer's ROUTER as CURVE client
+ *   with the peer's public key as server key, so this host knows it talks to
+ *   that peer and nobody else can read the traffic. Its routing id is this
+ *   host's node id. One DEALER → one connection → one ordered pipe gives
+ *   FIFO per pair; a broadcast is one frame queued on every DEALER, in line
+ *   with directed traffic. PUB/SUB was not used for broadcasts: it drops
+ *   silently at the high-water mark and would not keep a broadcast in order
+ *   with directed messages from the same host.
+ * - DEALERs use `immediate` (nothing is queued in ZeroMQ for a peer that is
+ *   not connected) and a small send high-water mark in frames, so the
+ *   bounded queue in front of them is where backpressure shows, and a
+ *   frame in ZeroMQ is at most `sendHighWaterMark` batches.
+ *
+ * Authentication: the ZAP handler (zap.ts) accepts a client key only if it
+ * is a configured peer's; others are refused and counted. libzmq does not
+ * retry a connection refused by ZAP, so a DEALER whose handshake fails
+ * reconnects itself with exponential backoff (the peer may add our key
+ * later). A peer is `up` when the CURVE handshake succeeded.
+ *
+ * Known limit: zeromq.js 6 does not expose the ZAP user id of a message
+ * (zmq_msg_gets "User-Id"), so the receiver cannot bind a frame to the key
+ * that authenticated its connection. It checks instead that every envelope
+ * claims the node id its connection announced as routing id, and the
+ * ROUTER refuses a second connection with a routing id already in use.
+ * An allowed peer could still impersonate another allowed peer that is
+ * not connected; messages whose origin matters (ledger entries, votes,
+ * admin commands) carry their own Ed25519 signatures (SPEC §6).
+ *
+ * Bound: frames above `maxFrameBytes` are counted as oversized and dropped;
+ * ZeroMQ itself drops connections that send a frame above twice that
+ * (`maxMessageSize`), before anything is allocated for it in JavaScript.
+ */
+import * as zmq from 'zeromq';
+import type { NodeId } from '../actors/address.js';
+import { QallowError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { PeerSpec, Transport, TransportInit } from './contract.js';
+import { TransportCore, type TransportComponents, type Wire, type WireEvents, type WireLink } from './core.js';
+import { checkKeyPair, curveKey } from './curve.js';
+import type { PeerLink } from './peer-link.js';
+import { ZAP_DOMAIN, ZapHandler } from './zap.js';
+
+export interface ZmqTransportInit extends TransportInit {
+  /**
+   * Where to listen: `tcp://HOST:PORT` (PORT `0` or `*` picks a free port,
+   * kept across stop/start) or `ipc://PATH`.
+   */
+  readonly listen: string;
+  /** Frames ZeroMQ may hold per peer on the sending side (default 16). */
+  readonly sendHighWaterMark?: number | undefined;
+  /** Frames ZeroMQ may hold on the receiving side (default 1000). */
+  readonly receiveHighWaterMark?: number | undefined;
+  /** First reconnect delay, doubled up to the max (defaults 100 ms, 5000 ms). */
+  readonly reconnectIntervalMs?: number | undefined;
+  readonly reconnectMaxIntervalMs?: number | undefined;
+}
+
+const EPHEMERAL_TCP = /^tcp:\/\/(.+):(?:0|\*)$/;
+
+function checkListen(listen: string): string {
+  if (typeof listen !== 'string' || !/^(tcp:\/\/.+:(\d+|\*)|ipc:\/\/.+)$/.test(listen)) {
+    throw new QallowError('CONFIG_INVALID', `transport listen must be tcp://HOST:PORT or ipc://PATH (got ${JSON.stringify(listen)})`, { field: 'listen' });
+  }
+  return listen.replace(EPHEMERAL_TCP, 'tcp://$1:*');
+}
+
+interface SocketSettings {
+  readonly nodeId: NodeId;
+  readonly publicKey: string;
+  readonly secretKey: string;
+  readonly sendHighWaterMark: number;
+  readonly receiveHighWaterMark: number;
+  readonly reconnectIntervalMs: number;
+  readonly reconnectMaxIntervalMs: number;
+  readonly hardMaxMessageBytes: number;
+}
+
+class ZmqLink implements WireLink {
+  readonly #dealer: zmq.Dealer;
+  #retry: NodeJS.Timeout | undefined;
+  #backoff: number;
+  #closed = false;
+
+  constructor(
+    context: zmq.Context,
+    private readonly s: SocketSettings,
+    private readonly peer: PeerSpec,
+    private readonly link: PeerLink,
+    private readonly log: Logger,
+  ) {
+    this.#backoff = s.reconnectIntervalMs;
+    this.#dealer = new zmq.Dealer({
+      context,
+      routingId: s.nodeId,
+      curveServerKey: peer.publicKey,
+      curvePublicKey: s.publicKey,
+      curveSecretKey: s.secretKey,
+      immediate: true,
+      linger: 0,
+      sendHighWaterMark: s.sendHighWaterMark,
+      receiveHighWaterMark: 1,
+      reconnectInterval: s.reconnectIntervalMs,
+      reconnectMaxInterval: s.reconnectMaxIntervalMs,
+    });
+    const ev = this.#dealer.events;
+    ev.on('handshake', () => {
+      this.#backoff = s.reconnectIntervalMs;
+      link.connected();
+    });
+    ev.on('disconnect', () => link.disconnected());
+    const failed = (kind: string, err: Error | undefined): void => {
+      link.disconnected();
+      this.log.warn({ peer: peer.id, address: peer.address, kind, err: err ? errorMessage(err) : null, code: 'UNAUTHORIZED' }, `transport: handshake with ${peer.id} failed (${kind}); retrying`);
+      this.#scheduleRetry();
+    };
+    ev.on('handshake:error:auth', (e) => failed('refused by peer', e.error));
+    ev.on('handshake:error:protocol', (e) => failed('protocol', e.error));
+    ev.on('handshake:error:other', (e) => failed('other', e.error));
+    this.#dealer.connect(peer.address);
+  }
+
+  /** libzmq does not reconnect after a failed handshake; do it, backing off. */
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retry !== undefined) return;
+    const delay = this.#backoff;
+    this.#backoff = Math.min(this.#backoff * 2, this.s.reconnectMaxIntervalMs);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#closed) return;
+      try {
+        this.#dealer.disconnect(this.peer.address);
+      } catch {
+        // already disconnected
+      }
+      this.#dealer.connect(this.peer.address);
+    }, delay);
+    this.#retry.unref();
+  }
+
+  async write(frame: Uint8Array): Promise<void> {
+    await this.#dealer.send(frame);
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#dealer.close();
+  }
+}
+
+class ZmqWire implements Wire {
+  core!: TransportCore;
+  #listen: string;
+  #context: zmq.Context | undefined;
+  #zap: ZapHandler | undefined;
+  #server: zmq.Router | undefined;
+  #loop: Promise<void> | undefined;
+  #closing = false;
+
+  constructor(
+    private readonly s: SocketSettings,
+    listen: string,
+    private readonly log: Logger,
+  ) {
+    this.#listen = listen;
+  }
+
+  async start(events: WireEvents): Promise<string> {
+    this.#closing = false;
+    const context = new zmq.Context();
+    const zap = new ZapHandler(context, {
+      lookup: (key) => this.core.peerForKey(key),
+      refused: (detail) => events.refused(detail),
+    });
+    await zap.start();
+    const server = new zmq.Router({
+      context,
+      curveServer: true,
+      curvePublicKey: this.s.publicKey,
+      curveSecretKey: this.s.secretKey,
+      zapDomain: ZAP_DOMAIN,
+      linger: 0,
+      receiveHighWaterMark: this.s.receiveHighWaterMark,
+      maxMessageSize: this.s.hardMaxMessageBytes,
+    });
+    // Refusals by ZAP are counted by the handler; these are handshakes that failed before it (bad keys, wrong mechanism).
+    server.events.on('handshake:error:protocol', (e) => events.refused({ reason: `handshake ${e.error.code ?? 'protocol error'}` }));
+    server.events.on('handshake:error:other', (e) => events.refused({ reason: `handshake failed: ${errorMessage(e.error)}` }));
+    try {
+      await server.bind(this.#listen);
+    } catch (e) {
+      server.close();
+      await zap.stop();
+      throw new QallowError('IO_ERROR', `transport could not listen on ${this.#listen}: ${errorMessage(e)}`, { field: 'listen', address: this.#listen }, { cause: e });
+    }
+    const bound = server.lastEndpoint ?? this.#listen;
+    // An ephemeral port is kept, so peers that know the address find us again after a restart.
+    this.#listen = bound;
+    this.#context = context;
+    this.#zap = zap;
+    this.#server = server;
+    this.#loop = this.#receive(server, events);
+    return bound;
+  }
+
+  async #receive(server: zmq.Router, events: WireEvents): Promise<void> {
+    for (;;) {
+      let parts: Buffer[];
+      try {
+        parts = await server.receive();
+      } catch (e) {
+        if (this.#closing || server.closed) return;
+        this.log.error({ err: errorMessage(e) }, 'transport: receive failed');
+        continue;
+      }
+      const [route, frame, ...extra] = parts;
+      const claimed = route === undefined ? undefined : route.toString('utf8');
+      if (frame === undefined || extra.length > 0) {
+        events.badFrame('a frame must be one message part', { parts: parts.length - 1, claimed: claimed ?? '' });
+        continue;
+      }
+      events.frame(frame, claimed);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#closing = true;
+    this.#server?.close();
+    await this.#loop;
+    await this.#zap?.stop();
+    this.#server = undefined;
+    this.#zap = undefined;
+    this.#context = undefined;
+  }
+
+  checkPeer(peer: PeerSpec): void {
+    curveKey(peer.publicKey, `peer ${peer.id} publicKey`);
+    if (!/^(tcp:\/\/.+:\d+|ipc:\/\/.+)$/.test(peer.address)) {
+      throw new QallowError('BAD_PARAMETER', `peer ${peer.id}: address must be tcp://HOST:PORT or ipc://PATH (got ${JSON.stringify(peer.address)})`, { field: 'peer.address', peer: peer.id });
+    }
+  }
+
+  connect(peer: PeerSpec, link: PeerLink): WireLink {
+    if (!this.#context) throw new QallowError('BAD_USAGE', 'transport is not running');
+    return new ZmqLink(this.#context, this.s, peer, link, this.log);
+  }
+
+  peersChanged(): void {
+    // The ZAP handler reads the peer table on every handshake; established connections stay.
+  }
+}
+
+export interface ZmqTransport extends Transport {
+  readonly publicKey: string;
+}
+
+/** A ZeroMQ transport; nothing is opened until `start()`. */
+export function createZmqTransport(init: ZmqTransportInit, components: TransportComponents): ZmqTransport {
+  const keys = checkKeyPair(init.keys);
+  const listen = checkListen(init.listen);
+  const posInt = (v: number | undefined, d: number, field: string): number => {
+    const n = v ?? d;
+    if (!Number.isSafeInteger(n) || n < 1) throw new QallowError('CONFIG_INVALID', `transport ${field} must be a positive integer (got ${String(v)})`, { field });
+    return n;
+  };
+  const maxFrameBytes = init.limits?.maxFrameBytes ?? 4 * 1024 * 1024;
+  const s: SocketSettings = {
+    nodeId: init.nodeId,
+    publicKey: keys.publicKey,
+    secretKey: keys.secretKey,
+    sendHighWaterMark: posInt(init.sendHighWaterMark, 16, 'sendHighWaterMark'),
+    receiveHighWaterMark: posInt(init.receiveHighWaterMark, 1000, 'receiveHighWaterMark'),
+    reconnectIntervalMs: posInt(init.reconnectIntervalMs, 100, 'reconnectIntervalMs'),
+    reconnectMaxIntervalMs: posInt(init.reconnectMaxIntervalMs, 5000, 'reconnectMaxIntervalMs'),
+    hardMaxMessageBytes: Math.min(maxFrameBytes * 2, 0x7fff_ffff),
+  };
+  const log = components.logger.child({ component: 'transport' });
+  const wire = new ZmqWire(s, listen, log);
+  const core = new TransportCore(init, components, wire, keys.publicKey);
+  wire.core = core;
+  return core;
+}

@@ -1,0 +1,100 @@
+/**
+ * What only the ZeroMQ transport has: CURVE handshakes that fail for other
+ * reasons than an unknown key, key and listen checks before any socket
+ * exists, port 0. The shared behaviour is in the contract suite.
+ */
+import test from 'ava';
+import * as zmq from 'zeromq';
+import { nodeId } from '../runtime/actors/address.js';
+import { QallowError } from '../runtime/errors.js';
+import { createLogger, memorySink } from '../runtime/logger.js';
+import type { Transport } from '../runtime/transport/contract.js';
+import { WIRE_VERSION, encodeEnvelope, type Envelope } from '../runtime/transport/envelope.js';
+import { createZmqTransport, type ZmqTransportInit } from '../runtime/transport/zmq.js';
+import { waitFor } from './fixtures/transport-contract.js';
+
+const sink = memorySink();
+const logger = createLogger({ nodeId: 'zmq-test', level: 'info', destination: sink.stream });
+
+function make(t: { teardown(f: () => Promise<void>): void }, id: string, over: Partial<ZmqTransportInit> = {}): Transport {
+  const tr = createZmqTransport({ nodeId: nodeId(id), keys: zmq.curveKeyPair(), listen: 'tcp://127.0.0.1:0', connectTimeoutMs: 500, reconnectIntervalMs: 20, reconnectMaxIntervalMs: 100, ...over }, { logger });
+  t.teardown(() => tr.stop());
+  return tr;
+}
+
+const hello = (from: string): Uint8Array =>
+  encodeEnvelope({ version: WIRE_VERSION, id: 1, from: nodeId(from), to: 'qallow://b/inbox', type: 'actor.tell', body: { payload: 'hi' } } as Envelope);
+
+test('port 0 resolves to a real port, kept across a restart', async (t) => {
+  const b = make(t, 'b');
+  await b.start();
+  const address = b.localPeer().address;
+  t.regex(address, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  t.not(address, 'tcp://127.0.0.1:0');
+  await b.stop();
+  await b.start();
+  t.is(b.localPeer().address, address);
+});
+
+test('a client with a known public key but the wrong secret key is refused and heard from never', async (t) => {
+  const a = zmq.curveKeyPair();
+  const b = make(t, 'b');
+  await b.start();
+  b.addPeer({ id: nodeId('a'), address: 'tcp://127.0.0.1:1', publicKey: a.publicKey });
+  let got = 0;
+  b.onMessage(() => got++);
+  const forger = new zmq.Dealer({ routingId: 'a', curveServerKey: b.localPeer().publicKey, curvePublicKey: a.publicKey, curveSecretKey: zmq.curveKeyPair().secretKey, linger: 0 });
+  t.teardown(() => forger.close());
+  forger.connect(b.localPeer().address);
+  void forger.send(hello('a')).catch(() => undefined);
+  await waitFor(() => b.stats().refused >= 1, 'the forged handshake to be refused');
+  t.is(got, 0);
+  t.is(b.stats().framesReceived, 0);
+});
+
+test('a client without CURVE is refused', async (t) => {
+  const b = make(t, 'b');
+  await b.start();
+  const plain = new zmq.Dealer({ routingId: 'a', linger: 0 });
+  t.teardown(() => plain.close());
+  plain.connect(b.localPeer().address);
+  void plain.send(hello('a')).catch(() => undefined);
+  await waitFor(() => b.stats().refused >= 1, 'the NULL-mechanism client to be refused');
+  t.is(b.stats().framesReceived, 0);
+});
+
+test('a host that expects another server key never connects (it is not talking to who it thinks)', async (t) => {
+  const a = make(t, 'a');
+  const b = make(t, 'b');
+  await Promise.all([a.start(), b.start()]);
+  b.addPeer(a.localPeer());
+  a.addPeer({ ...b.localPeer(), publicKey: zmq.curveKeyPair().publicKey });
+  a.send(nodeId('b'), { to: 'qallow://b/inbox', type: 'actor.tell', body: { payload: 1 } });
+  await waitFor(() => a.peers()[0]!.state === 'down', "a's link to the wrong key to be down");
+  t.is(b.stats().received, 0);
+  t.is(a.stats().dropped.peerDown, 1);
+});
+
+test('invalid keys and listen addresses fail before any socket exists', (t) => {
+  const keys = zmq.curveKeyPair();
+  const bad = [
+    () => createZmqTransport({ nodeId: nodeId('a'), keys: { ...keys, secretKey: 'short' }, listen: 'tcp://127.0.0.1:0' }, { logger }),
+    () => createZmqTransport({ nodeId: nodeId('a'), keys: { ...keys, publicKey: `${keys.publicKey.slice(0, 39)}~` }, listen: 'tcp://127.0.0.1:0' }, { logger }),
+  ];
+  for (const f of bad) t.is(t.throws(f, { instanceOf: QallowError })?.code, 'KEY_INVALID');
+  t.is(t.throws(() => createZmqTransport({ nodeId: nodeId('a'), keys, listen: '127.0.0.1:5555' }, { logger }), { instanceOf: QallowError })?.code, 'CONFIG_INVALID');
+  const tr = createZmqTransport({ nodeId: nodeId('a'), keys, listen: 'tcp://127.0.0.1:0' }, { logger });
+  const e = t.throws(() => tr.addPeer({ id: nodeId('b'), address: 'tcp://127.0.0.1:1', publicKey: 'not-a-key' }), { instanceOf: QallowError });
+  t.is(e?.code, 'KEY_INVALID');
+  t.is(tr.peers().length, 0);
+  t.is(t.throws(() => tr.addPeer({ id: nodeId('b'), address: 'http://x', publicKey: keys.publicKey }), { instanceOf: QallowError })?.code, 'BAD_PARAMETER');
+});
+
+test('listening on an address in use fails with IO_ERROR and leaves the transport stopped', async (t) => {
+  const a = make(t, 'a');
+  await a.start();
+  const b = make(t, 'b', { listen: a.localPeer().address });
+  const e = await t.throwsAsync(b.start(), { instanceOf: QallowError });
+  t.is(e?.code, 'IO_ERROR');
+  t.false(b.running);
+});
