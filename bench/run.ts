@@ -6,11 +6,13 @@
 import { checkpointBench } from './checkpoint.js';
 import { gpujsCeilingBench } from './gpujs-ceiling.js';
 import { kernelsBench } from './kernels.js';
+import { transportBench } from './transport.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   kernels: kernelsBench,
   'gpujs-ceiling': gpujsCeilingBench,
   checkpoint: checkpointBench,
+  transport: transportBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -79,7 +79,7 @@ export class ClusterService {
         queue: { maxQueued: this.cfg.sendQueueLimit },
         connectTimeoutMs: Math.max(1000, 5 * this.cfg.heartbeatMs),
       },
-      { logger: log.child({ component: 'transport' }) },
+      { logger: log },
     );
     await transport.start();
     for (const p of peers) transport.addPeer(p);

@@ -16,8 +16,12 @@
  *   envelopes and `maxQueuedBytes` bytes. `send` never blocks and never
  *   buffers past that: on a full queue it throws BACKPRESSURE, and
  *   `whenWritable(peer)` resolves once the queue has drained to half.
- *   Below the queue, each implementation holds at most a fixed number of
- *   frames in flight per peer (zmq: the socket's send high-water mark).
+ *   Besides the queue there is one frame being written per peer, and
+ *   below that each implementation holds a fixed number of frames (zmq:
+ *   the DEALER's send high-water mark; memory: none). So what one peer
+ *   can hold in this host is at most maxQueuedBytes + (1 + sendHighWaterMark)
+ *   × maxFrameBytes. Nothing is handed to ZeroMQ for a peer that is not
+ *   connected.
  * - **Batching.** What is queued for a peer leaves as one frame of up to
  *   `maxBatch` envelopes (envelope.ts), so many small messages cost one
  *   wire write.

@@ -8,7 +8,7 @@
  */
 import type { NodeId } from '../actors/address.js';
 import { isNodeId, parseAddress } from '../actors/address.js';
-import { QallowError, errorMessage } from '../errors.js';
+import { QallowError, errorMessage, isQallowError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -113,6 +113,7 @@ export class TransportCore implements Transport {
   readonly #handlers = new Set<MessageHandler>();
   readonly #stateHandlers = new Set<PeerStateHandler>();
   #running = false;
+  #starting: Promise<void> | undefined;
   readonly #ownPrefix: string;
   #address: string | undefined;
   #nextId = 1;
@@ -170,7 +171,15 @@ export class TransportCore implements Transport {
     return undefined;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // Concurrent calls share one start; a failed start leaves the transport stopped.
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     if (this.#running) return;
     this.#address = await this.#wire.start({
       frame: (bytes, claimed) => this.#receive(bytes, claimed),
@@ -191,6 +200,7 @@ export class TransportCore implements Transport {
   }
 
   async stop(): Promise<void> {
+    if (this.#starting) await this.#starting.catch(() => undefined);
     if (!this.#running) return;
     this.#running = false;
     for (const { link, wire } of this.#links.values()) {
@@ -276,8 +286,16 @@ export class TransportCore implements Transport {
         skipped.push({ peer, code: link.state === 'down' ? 'PEER_DOWN' : 'BACKPRESSURE' });
         continue;
       }
-      const env = { version: WIRE_VERSION, id: this.#nextId++, from: this.nodeId, to: `qallow://${peer}/${message.actor}`, type: message.type, body: message.body } as Envelope;
-      link.enqueue(encodeEnvelope(env, this.#limits));
+      const env = { version: WIRE_VERSION, id: this.#nextId, from: this.nodeId, to: `qallow://${peer}/${message.actor}`, type: message.type, body: message.body } as Envelope;
+      try {
+        link.enqueue(encodeEnvelope(env, this.#limits));
+      } catch (e) {
+        // Full by bytes though not by count: skipped like any full queue. Bad bodies still throw.
+        if (!isQallowError(e, 'BACKPRESSURE')) throw e;
+        skipped.push({ peer, code: 'BACKPRESSURE' });
+        continue;
+      }
+      this.#nextId++;
       queued.push(peer);
     }
     return { queued, skipped };
@@ -369,12 +387,15 @@ export class TransportCore implements Transport {
       this.#warn.warn(kind, { code: e.code, field: e.details['field'] ?? null, reason: e.details['reason'] ?? null, bytes: bytes.byteLength, claimed: claimed ?? null }, e.message);
       return;
     }
+    // A batch comes from one sender: check each distinct `from` once.
+    let knownFrom: string | undefined;
     for (const env of envs) {
-      if ((claimed !== undefined && env.from !== claimed) || !this.#specs.has(env.from)) {
+      if (env.from !== knownFrom && ((claimed !== undefined && env.from !== claimed) || !this.#specs.has(env.from))) {
         c.dropped.unauthorized++;
         this.#warn.warn('unauthorized', { code: 'UNAUTHORIZED', from: env.from, claimed: claimed ?? null }, `transport: dropped an envelope claiming to be from ${env.from}${claimed !== undefined && claimed !== env.from ? ` on the connection of ${claimed}` : ' (not a peer)'}`);
         continue;
       }
+      knownFrom = env.from;
       if (!env.to.startsWith(this.#ownPrefix)) {
         c.dropped.misdirected++;
         this.#warn.warn('misdirected', { code: 'BAD_ADDRESS', from: env.from, to: env.to }, `transport: dropped an envelope for ${env.to}, which is not on ${this.nodeId}`);

@@ -105,11 +105,6 @@ export function isAddressText(v: unknown): v is string {
   return true;
 }
 
-/** The node an already validated address names. */
-export function addressNode(address: string): NodeId {
-  return parseAddress(address).node;
-}
-
 /** The header values last seen valid in this frame: a batch repeats them, and equal strings compare faster than they validate. */
 interface Seen {
   from: unknown;
@@ -236,34 +231,41 @@ function unpackChecked(bytes: Uint8Array, limits: FrameLimits): { value: unknown
   return { value, ...scan };
 }
 
-/** A Reject for the envelope at `at.index` of a batch (-1: the frame is one envelope). */
-function decodeReject(at: { index: number }): Reject {
-  return (field, message, reason) => {
-    const name = at.index < 0 ? field || 'frame' : field ? `envelopes[${at.index}].${field}` : `envelopes[${at.index}]`;
-    return badFrame(name, message, reason);
-  };
+// Decoding is synchronous, so one Reject and one record of the envelope being checked serve every call.
+let decodingIndex = -1;
+const decodeReject: Reject = (field, message, reason) => {
+  const i = decodingIndex;
+  return badFrame(i < 0 ? field || 'frame' : field ? `envelopes[${i}].${field}` : `envelopes[${i}]`, message, reason);
+};
+const seen: Seen = { from: undefined, to: undefined, type: undefined };
+
+function resetSeen(): Seen {
+  seen.from = undefined;
+  seen.to = undefined;
+  seen.type = undefined;
+  return seen;
 }
 
 /** Decode and validate a one-envelope frame. */
 export function decodeFrame(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): Envelope {
   const { value, hasBytes } = unpackChecked(bytes, limits);
   if (Array.isArray(value) && Array.isArray(value[0])) throw badFrame('frame', `is a batch of ${value.length} envelopes; decodeFrames reads batches`, 'malformed');
-  return checkEnvelope(value, { maxDepth: limits.maxDepth, copyBytes: hasBytes }, decodeReject({ index: -1 }), { from: undefined, to: undefined, type: undefined });
+  decodingIndex = -1;
+  return checkEnvelope(value, { maxDepth: limits.maxDepth, copyBytes: hasBytes }, decodeReject, resetSeen());
 }
 
 /** Decode and validate a frame that is one envelope or a batch; returns its envelopes in order. */
 export function decodeFrames(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): Envelope[] {
   const { value, hasBytes, topArrayLength } = unpackChecked(bytes, limits);
   const rules: BodyRules = { maxDepth: limits.maxDepth, copyBytes: hasBytes };
-  const seen: Seen = { from: undefined, to: undefined, type: undefined };
-  const at = { index: -1 };
-  const reject = decodeReject(at);
-  if (!Array.isArray(value) || !Array.isArray(value[0])) return [checkEnvelope(value, rules, reject, seen)];
+  const memo = resetSeen();
+  decodingIndex = -1;
+  if (!Array.isArray(value) || !Array.isArray(value[0])) return [checkEnvelope(value, rules, decodeReject, memo)];
   if (topArrayLength > limits.maxBatch) throw badFrame('frame', `batches ${topArrayLength} envelopes, more than the limit of ${limits.maxBatch}`, 'oversized');
   const out = new Array<Envelope>(value.length);
   for (let i = 0; i < value.length; i++) {
-    at.index = i;
-    out[i] = checkEnvelope(value[i], rules, reject, seen);
+    decodingIndex = i;
+    out[i] = checkEnvelope(value[i], rules, decodeReject, memo);
   }
   return out;
 }

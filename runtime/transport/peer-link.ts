@@ -4,11 +4,12 @@
  * (`connecting` → `up` → `connecting` ... → `down`) and the waiters of
  * `whenWritable`.
  *
- * The pump runs only while the link is `up`, one frame in flight at a
- * time: it takes everything queued (up to `maxBatch` envelopes and
- * `maxBatchBytes`), makes one frame, awaits the implementation's `write`,
- * and repeats. While a write is in flight new sends pile up and leave
- * together in the next frame, so the batch size follows the load.
+ * The pump runs only while the link is `up`, with one frame in flight at
+ * a time. The first send starts it at once; it takes everything queued (up
+ * to `maxBatch` envelopes and `maxBatchBytes`), makes one frame, awaits the
+ * implementation's `write`, and repeats. Sends made while a write is in
+ * flight pile up and leave together in the next frame, so a lone message
+ * goes out without delay and the batch size follows the load.
  */
 import type { NodeId } from '../actors/address.js';
 import { QallowError } from '../errors.js';
@@ -193,8 +194,9 @@ export class PeerLink {
   #schedule(): void {
     if (this.#pumping || this.#closed || this.#state !== 'up' || this.queued === 0) return;
     this.#pumping = true;
-    // A macrotask, not a microtask: a sender looping over `send` in one tick fills one batch.
-    setImmediate(() => void this.#pump());
+    // Started right away: a lone message is handed to the wire inside `send` (no hop on the
+    // latency path); the sends that follow while its write is in flight leave together as the next batch.
+    void this.#pump();
   }
 
   #take(): { frame: Uint8Array; count: number } {

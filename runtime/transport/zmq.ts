@@ -47,6 +47,7 @@ import type { Logger } from '../logger.js';
 import type { PeerSpec, Transport, TransportInit } from './contract.js';
 import { TransportCore, type TransportComponents, type Wire, type WireEvents, type WireLink } from './core.js';
 import { checkKeyPair, curveKey } from './curve.js';
+import { DEFAULT_FRAME_LIMITS } from './envelope.js';
 import type { PeerLink } from './peer-link.js';
 import { ZAP_DOMAIN, ZapHandler } from './zap.js';
 
@@ -85,8 +86,37 @@ interface SocketSettings {
   readonly hardMaxMessageBytes: number;
 }
 
+type Listeners = { readonly [E in zmq.EventType]?: (event: zmq.EventOfType<E>) => void };
+
+/**
+ * Read a socket's monitor events with our own loop rather than `events.on()`:
+ * zeromq.js's emitter loop rejects unhandled when its observer is closed, and
+ * an observer must be closed explicitly — one left open keeps the context
+ * from terminating and the process hangs on exit. Returns the closer.
+ */
+function watch(socket: zmq.Socket, listeners: Listeners): () => void {
+  const observer = socket.events;
+  void (async () => {
+    while (!observer.closed) {
+      let event: zmq.Event | undefined;
+      try {
+        event = await observer.receive();
+      } catch {
+        return;
+      }
+      // A receive pending when the observer closes resolves with nothing.
+      if (event === undefined) return;
+      (listeners[event.type] as ((e: zmq.Event) => void) | undefined)?.(event);
+    }
+  })();
+  return () => {
+    if (!observer.closed) observer.close();
+  };
+}
+
 class ZmqLink implements WireLink {
   readonly #dealer: zmq.Dealer;
+  readonly #unwatch: () => void;
   #retry: NodeJS.Timeout | undefined;
   #backoff: number;
   #closed = false;
@@ -112,20 +142,21 @@ class ZmqLink implements WireLink {
       reconnectInterval: s.reconnectIntervalMs,
       reconnectMaxInterval: s.reconnectMaxIntervalMs,
     });
-    const ev = this.#dealer.events;
-    ev.on('handshake', () => {
-      this.#backoff = s.reconnectIntervalMs;
-      link.connected();
-    });
-    ev.on('disconnect', () => link.disconnected());
     const failed = (kind: string, err: Error | undefined): void => {
       link.disconnected();
       this.log.warn({ peer: peer.id, address: peer.address, kind, err: err ? errorMessage(err) : null, code: 'UNAUTHORIZED' }, `transport: handshake with ${peer.id} failed (${kind}); retrying`);
       this.#scheduleRetry();
     };
-    ev.on('handshake:error:auth', (e) => failed('refused by peer', e.error));
-    ev.on('handshake:error:protocol', (e) => failed('protocol', e.error));
-    ev.on('handshake:error:other', (e) => failed('other', e.error));
+    this.#unwatch = watch(this.#dealer, {
+      handshake: () => {
+        this.#backoff = s.reconnectIntervalMs;
+        link.connected();
+      },
+      disconnect: () => link.disconnected(),
+      'handshake:error:auth': (e) => failed('refused by peer', e.error),
+      'handshake:error:protocol': (e) => failed('protocol', e.error),
+      'handshake:error:other': (e) => failed('other', e.error),
+    });
     this.#dealer.connect(peer.address);
   }
 
@@ -155,6 +186,7 @@ class ZmqLink implements WireLink {
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
+    this.#unwatch();
     this.#dealer.close();
   }
 }
@@ -165,6 +197,7 @@ class ZmqWire implements Wire {
   #context: zmq.Context | undefined;
   #zap: ZapHandler | undefined;
   #server: zmq.Router | undefined;
+  #unwatch: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #closing = false;
 
@@ -195,11 +228,14 @@ class ZmqWire implements Wire {
       maxMessageSize: this.s.hardMaxMessageBytes,
     });
     // Refusals by ZAP are counted by the handler; these are handshakes that failed before it (bad keys, wrong mechanism).
-    server.events.on('handshake:error:protocol', (e) => events.refused({ reason: `handshake ${e.error.code ?? 'protocol error'}` }));
-    server.events.on('handshake:error:other', (e) => events.refused({ reason: `handshake failed: ${errorMessage(e.error)}` }));
+    const unwatch = watch(server, {
+      'handshake:error:protocol': (e) => events.refused({ reason: `handshake ${e.error.code ?? 'protocol error'}` }),
+      'handshake:error:other': (e) => events.refused({ reason: `handshake failed: ${errorMessage(e.error)}` }),
+    });
     try {
       await server.bind(this.#listen);
     } catch (e) {
+      unwatch();
       server.close();
       await zap.stop();
       throw new QallowError('IO_ERROR', `transport could not listen on ${this.#listen}: ${errorMessage(e)}`, { field: 'listen', address: this.#listen }, { cause: e });
@@ -210,6 +246,7 @@ class ZmqWire implements Wire {
     this.#context = context;
     this.#zap = zap;
     this.#server = server;
+    this.#unwatch = unwatch;
     this.#loop = this.#receive(server, events);
     return bound;
   }
@@ -236,10 +273,12 @@ class ZmqWire implements Wire {
 
   async stop(): Promise<void> {
     this.#closing = true;
+    this.#unwatch?.();
     this.#server?.close();
     await this.#loop;
     await this.#zap?.stop();
     this.#server = undefined;
+    this.#unwatch = undefined;
     this.#zap = undefined;
     this.#context = undefined;
   }
@@ -274,7 +313,7 @@ export function createZmqTransport(init: ZmqTransportInit, components: Transport
     if (!Number.isSafeInteger(n) || n < 1) throw new QallowError('CONFIG_INVALID', `transport ${field} must be a positive integer (got ${String(v)})`, { field });
     return n;
   };
-  const maxFrameBytes = init.limits?.maxFrameBytes ?? 4 * 1024 * 1024;
+  const maxFrameBytes = init.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
   const s: SocketSettings = {
     nodeId: init.nodeId,
     publicKey: keys.publicKey,
