@@ -14,6 +14,7 @@ import type { PhaseParams } from '../kernels/params.js';
 import type { ComputePool } from '../kernels/pool.js';
 import type { RowBlock } from '../kernels/rows.js';
 import { Phase12Simulation, Phase13Simulation } from '../kernels/simulation.js';
+import { isQallowError } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { sealCheckpoint, type CausalEdge, type Checkpoint } from '../runtime/store/checkpoint.js';
 import type { SkippedCheckpoint, Store } from '../runtime/store/contract.js';
@@ -132,9 +133,14 @@ export class RunEngine {
   static async open(spec: RunSpec, c: RunEngineComponents): Promise<RunEngine> {
     const log = c.logger;
     const record = await c.store.getRun(spec.run);
-    const hasCheckpoints = record !== undefined && (await c.store.listCheckpoints(spec.run)).length > 0;
-    if (record && hasCheckpoints) {
-      const rec = await c.store.latestValidCheckpoint(spec.run);
+    // One scan: latestValidCheckpoint says CHECKPOINT_NOT_FOUND when there is none.
+    const rec = record
+      ? await c.store.latestValidCheckpoint(spec.run).catch((e: unknown) => {
+          if (isQallowError(e, 'CHECKPOINT_NOT_FOUND')) return undefined;
+          throw e;
+        })
+      : undefined;
+    if (record && rec) {
       for (const s of rec.skipped) log.warn({ run: spec.run, epoch: s.epoch, reason: s.reason }, 'corrupt checkpoint skipped');
       if (rec.skipped.length > 0) await c.store.discardAfter(spec.run, rec.checkpoint.epoch);
       const stored: RunSpec = { run: spec.run, params: record.params, backend: record.backend, epochTicks: record.epochTicks };

@@ -1,54 +1,20 @@
 /**
- * `qallow keys gen` in-process: the command object from keysCommand(io) under
- * a bare program that exits through us (as program.ts seals its commands),
- * with captured output. Files written, public keys shown, secrets never
- * printed, --force, --json, and exit codes for bad usage.
+ * `qallow keys gen` in-process through the CLI's own `main`, with captured
+ * output. Files written, public keys shown, secrets never printed, --force,
+ * --json, and exit codes for bad usage.
  */
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
-import { Command, CommanderError } from '@commander-js/extra-typings';
-import { defaultNodeId, keysCommand } from '../runtime/cli/commands/keys.js';
-import { exitCodeFor } from '../runtime/cli/program.js';
+import { defaultNodeId } from '../runtime/cli/commands/keys.js';
 import { isQallowError } from '../runtime/errors.js';
 import { KEY_FILES, readAdminSecret, readNodeKeys } from '../runtime/identity/index.js';
+import { runCliInProcess, type CliResult } from './helpers/inprocess.js';
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function keys(args: string[]): Promise<Result> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const program = new Command('qallow');
-  program.addCommand(keysCommand({ stdout, stderr }));
-  const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
-    c.exitOverride();
-    c.configureOutput({ writeOut: (s) => void stdout.write(s), writeErr: (s) => void stderr.write(s) });
-    for (const sub of c.commands) seal(sub as unknown as Command<unknown[], Record<string, unknown>>);
-  };
-  seal(program as unknown as Command<unknown[], Record<string, unknown>>);
-  let code = 0;
-  try {
-    await program.parseAsync(['keys', ...args], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) code = e.exitCode === 0 ? 0 : 2;
-    else {
-      stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-      code = exitCodeFor(e);
-    }
-  }
-  stdout.end();
-  stderr.end();
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+/** Through the real program (main), as the `qallow` binary runs it. */
+function keys(args: string[]): Promise<CliResult> {
+  return runCliInProcess(['keys', ...args]);
 }
 
 async function tempDir(t: ExecutionContext): Promise<string> {
