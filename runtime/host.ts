@@ -23,6 +23,7 @@ import { AdminVerifier } from './admin/verifier.js';
 import { generateCurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
 import { ClusterService } from './cluster/service.js';
+import { MAX_PULSE_RUNS } from './transport/messages.js';
 import { spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
 import type { HostConfig } from '../config/schema.js';
@@ -34,6 +35,7 @@ import { createActorSystem, spawn, spawnSupervisor, type ActorRef, type ActorSys
 import { QallowError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createLmdbStore } from './store/lmdb.js';
+import { HostCollector, MetricsServer, Readiness, type LedgerMetricsSource } from './metrics/index.js';
 import type { Store } from './store/contract.js';
 import type { Supervisor } from '../supervisors/index.js';
 
@@ -52,6 +54,8 @@ export interface HostEndpoint {
   readonly cluster: string | null;
   readonly curvePublicKey: string;
   readonly pid: number;
+  /** http://HOST:PORT of /metrics, /healthz, /readyz (null when config.metrics.enabled is false). */
+  readonly metrics: string | null;
 }
 
 type ServiceMsg = { readonly type: 'tick' };
@@ -63,6 +67,8 @@ export class Host {
   private runsSupervisor: Supervisor | undefined;
   private telemetryTimer: NodeJS.Timeout | undefined;
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
+  /** Runs started with cluster pacing (their ticks go out in sync pulses). */
+  private readonly pacedRuns = new Set<string>();
   private readonly latest = new Map<string, RunStatus>();
   private readonly finished = new Set<(s: RunStatus) => void>();
   private admin: AdminEndpoint | undefined;
@@ -70,6 +76,10 @@ export class Host {
   private runCounter = 0;
   private cluster: ClusterService | undefined;
   private paceMark = { at: Date.now(), tick: 0, cycleMs: 0 };
+  private metricsServer: MetricsServer | undefined;
+  private readiness: Readiness | undefined;
+  /** The governance ledger's figures for /metrics, when this host keeps a ledger. */
+  ledgerMetrics: LedgerMetricsSource | undefined;
 
   constructor(
     readonly config: HostConfig,
@@ -83,10 +93,13 @@ export class Host {
   async start(): Promise<void> {
     const log = this.c.logger;
     const cfg = this.config;
+    await this.startMetrics();
     this.store = createLmdbStore({ dataDir: cfg.dataDir }, { logger: log.child({ component: 'store' }) });
     await this.store.start();
+    this.readiness?.up('store');
     this.pool = new ComputePool({ threads: cfg.compute.threads === 0 ? availableParallelism() : cfg.compute.threads });
     this.pool.start();
+    this.readiness?.up('pool');
     this.system = createActorSystem(
       {
         nodeId: cfg.node.id,
@@ -126,6 +139,7 @@ export class Host {
       intensity: { maxRestarts: cfg.supervision.maxRestarts, periodMs: cfg.supervision.withinSeconds * 1000 },
       backoff: { baseMs: cfg.supervision.backoff.initialMs, maxMs: cfg.supervision.backoff.maxMs, jitter: cfg.supervision.backoff.jitter },
     });
+    this.readiness?.up('actors');
     await this.startAdmin();
     log.info({ dataDir: cfg.dataDir, threads: this.pool.threads, admin: this.endpoint?.admin }, 'host started');
     // Unfinished runs in the store first (they resume), then boot runs not yet known.
@@ -143,6 +157,27 @@ export class Host {
     }
   }
 
+  /** /metrics, /healthz, /readyz (runtime/metrics): up first, so a booting host is alive but not ready; down last. */
+  private async startMetrics(): Promise<void> {
+    const cfg = this.config;
+    this.readiness = new Readiness(cfg.cluster ? ['store', 'pool', 'actors', 'cluster'] : ['store', 'pool', 'actors']);
+    if (!cfg.metrics.enabled) return;
+    const source = {
+      node: cfg.node.id,
+      actors: () => this.system?.metrics() ?? null,
+      pool: () => this.pool?.stats() ?? null,
+      runs: () => [...this.latest.values()],
+      cluster: () => this.cluster?.status() ?? null,
+      ledger: () => this.ledgerMetrics,
+    };
+    const readiness = this.readiness;
+    this.metricsServer = new MetricsServer(
+      { bind: cfg.metrics.bind },
+      { collector: new HostCollector({}, { source }), readiness: () => readiness.report(), logger: this.c.logger.child({ component: 'metrics' }) },
+    );
+    await this.metricsServer.start();
+  }
+
   private async startAdmin(): Promise<void> {
     const cfg = this.config;
     // One CURVE identity for the admin endpoint and the cluster transport;
@@ -150,8 +185,9 @@ export class Host {
     const curve = cfg.cluster ? (await readNodeKeys(cfg.cluster.identityDir)).curve : generateCurveKeyPair();
     let clusterEndpoint: string | null = null;
     if (cfg.cluster) {
-      this.cluster = new ClusterService(cfg.cluster, cfg.node.id, curve, { logger: this.c.logger, pace: () => this.pace() });
+      this.cluster = new ClusterService(cfg.cluster, cfg.node.id, curve, { logger: this.c.logger, pace: () => this.pace(), system: this.system });
       clusterEndpoint = await this.cluster.start();
+      this.readiness?.up('cluster');
     }
     const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
     const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
@@ -160,7 +196,7 @@ export class Host {
       { verifier, handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
     );
     const admin = await this.admin.start();
-    this.endpoint = { node: cfg.node.id, admin, cluster: clusterEndpoint, curvePublicKey: curve.publicKey, pid: process.pid };
+    this.endpoint = { node: cfg.node.id, admin, cluster: clusterEndpoint, curvePublicKey: curve.publicKey, pid: process.pid, metrics: this.metricsServer?.url ?? null };
     await mkdir(cfg.dataDir, { recursive: true });
     await writeFile(join(cfg.dataDir, 'endpoint.json'), JSON.stringify(this.endpoint, null, 2) + '\n');
     if (adminKeys.length === 0) {
@@ -218,16 +254,20 @@ export class Host {
   }
 
   /** Own tick cycle time for sync pulses: wall ms per tick since the last pulse (0 when idle). */
-  private pace(): { cycleMs: number; tick: number } {
+  private pace(): { cycleMs: number; tick: number; runs: Record<string, number> } {
     let tick = 0;
-    for (const s of this.latest.values()) tick += s.tick;
+    const runs: Record<string, number> = {};
+    for (const s of this.latest.values()) {
+      tick += s.tick;
+      if (this.pacedRuns.has(s.run) && Object.keys(runs).length < MAX_PULSE_RUNS) runs[s.run] = s.tick;
+    }
     const now = Date.now();
     const dt = now - this.paceMark.at;
     if (dt >= 500) {
       const dTicks = tick - this.paceMark.tick;
       this.paceMark = { at: now, tick, cycleMs: dTicks > 0 ? dt / dTicks : 0 };
     }
-    return { cycleMs: this.paceMark.cycleMs, tick };
+    return { cycleMs: this.paceMark.cycleMs, tick, runs };
   }
 
   async hostStatus(): Promise<Record<string, unknown>> {
@@ -352,6 +392,7 @@ export class Host {
   /** Graceful stop: drain every run (the epoch in progress completes and is checkpointed), then close in reverse. */
   async stop(): Promise<void> {
     const log = this.c.logger;
+    this.readiness?.stopping();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     await this.cluster?.stop();
     await this.admin?.stop();
@@ -361,6 +402,7 @@ export class Host {
     await this.system?.stop();
     await this.pool?.stop();
     await this.store?.stop();
+    await this.metricsServer?.stop();
     log.info({}, 'host stopped');
   }
 }

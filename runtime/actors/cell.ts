@@ -150,7 +150,8 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
     return OK;
   }
 
-  #ask<Res>(build: (replyTo: ReplyTo<Res>) => Msg, timeoutMs: number): Promise<Res> {
+  /** `refused()`: an error raised while building the request; the ask fails with it instead of enqueueing. */
+  #ask<Res>(build: (replyTo: ReplyTo<Res>) => Msg, timeoutMs: number, refused?: () => unknown): Promise<Res> {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return Promise.reject(
         new QallowError('BAD_PARAMETER', `ask timeoutMs must be a positive number of milliseconds (got ${String(timeoutMs)})`, {
@@ -169,6 +170,15 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
     this.#replies.add(reply);
     const msg = build(reply);
     type = msg.type;
+    const refusal = refused?.();
+    if (refusal !== undefined) {
+      reply.fail(
+        isQallowError(refusal)
+          ? refusal
+          : new QallowError('BAD_PARAMETER', `${this.id} could not decode the request: ${errorMessage(refusal)}`, { actor: this.id }, { cause: refusal }),
+      );
+      return reply.promise;
+    }
     const r = this.#enqueue(msg, reply);
     if (!r.ok) reply.fail(r.error);
     return reply.promise;
@@ -181,13 +191,41 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
   }
 
   deliver(raw: unknown): void {
+    this.ref.tell(this.#decoder()(raw));
+  }
+
+  whenWritable(): Promise<void> {
+    return this.#whenWritable();
+  }
+
+  deliverAsk(raw: unknown, timeoutMs: number): Promise<unknown> {
+    let decode: NonNullable<ActorSpec<Msg, State>['decode']>;
+    try {
+      decode = this.#decoder();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    let failure: unknown;
+    const answer = this.#ask<unknown>((replyTo) => {
+      try {
+        return decode(raw, replyTo);
+      } catch (e) {
+        // Not enqueued: the pending reply fails with the decoder's error below.
+        failure = e;
+        return { type: 'undecodable' } as unknown as Msg;
+      }
+    }, timeoutMs, () => failure);
+    return answer;
+  }
+
+  #decoder(): NonNullable<ActorSpec<Msg, State>['decode']> {
     const decode = this.#spec.decode;
     if (!decode) {
       throw new QallowError('BAD_PARAMETER', `${this.id} takes only typed messages; give its spec a decode() to accept messages by address`, {
         actor: this.id,
       });
     }
-    this.ref.tell(decode(raw));
+    return decode;
   }
 
   #stoppedError(type: string): Refusal {

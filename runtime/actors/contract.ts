@@ -104,9 +104,12 @@ export interface ActorSpec<Msg extends Message, State> {
   /** Runs once when the actor stops for good (not on restart), with its last state. */
   readonly onStop?: (state: State, ctx: ActorContext<Msg>) => void | Promise<void>;
   /**
-   * Decode-means-validate for messages arriving by address (`system.send`),
-   * e.g. from another host: return the typed message or throw a typed error.
-   * Without it the actor accepts only typed `tell`s.
+   * Decode-means-validate for messages arriving by address (`system.send`,
+   * `system.ask`), e.g. from another host: return the typed message or throw
+   * a typed error. For an ask, `replyTo` is the asker's reply channel: put it
+   * in the message the raw request maps to (its answer must be plain data if
+   * the asker is on another host). Without `decode` the actor accepts only
+   * typed `tell`s and `ask`s.
    */
-  readonly decode?: (raw: unknown) => Msg;
+  readonly decode?: (raw: unknown, replyTo?: ReplyTo<unknown>) => Msg;
 }

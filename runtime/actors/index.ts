@@ -6,4 +6,4 @@ export { isEvent, type ActorEvent, type ActorEventOf, type ActorEventType, type 
 export { LATENCY_WINDOW, type ActorMetrics, type ActorRunState, type SystemMetrics } from './metrics.js';
 export { MAX_MAILBOX_CAPACITY } from './spec.js';
 export { spawn, spawnSupervisor } from './spawn.js';
-export { createActorSystem, type ActorSystem, type ActorSystemComponents, type ActorSystemInit } from './system.js';
+export { createActorSystem, type ActorSystem, type ActorSystemComponents, type ActorSystemInit, type RemoteDelivery } from './system.js';

@@ -14,6 +14,10 @@ export interface RoutableActor {
   readonly id: string;
   /** Decode `raw` with the actor's own decoder and tell it; throws what `tell` or the decoder throws. */
   deliver(raw: unknown): void;
+  /** Decode `raw` with a reply channel and ask it; rejects as `ActorRef.ask` does, or with the decoder's error. */
+  deliverAsk(raw: unknown, timeoutMs: number): Promise<unknown>;
+  /** Resolves when the mailbox has room; rejects ACTOR_STOPPED. */
+  whenWritable(): Promise<void>;
   metrics(): ActorMetrics;
 }
 

@@ -52,6 +52,28 @@ export interface ActorSystem {
    * as unroutable) for an address this node does not have.
    */
   send(address: ActorAddress | string, raw: unknown): void;
+  /**
+   * Request/response by address: the actor's `decode` gets the raw request
+   * and a reply channel. Rejects `ACTOR_NOT_FOUND`, `TIMEOUT`,
+   * `MAILBOX_FULL`, `ACTOR_STOPPED`, or the decoder's / handler's error.
+   */
+  ask(address: ActorAddress | string, raw: unknown, timeoutMs: number): Promise<unknown>;
+  /**
+   * Route addresses on other nodes through `remote` (the cluster router):
+   * from then on `send` and `ask` take any `qallow://NODE/ACTOR`, local or
+   * not, with the same call (location transparency, SPEC §6).
+   */
+  setRemote(remote: RemoteDelivery | undefined): void;
+  /** Resolves when the local actor at `address` has mailbox room; rejects ACTOR_NOT_FOUND, ACTOR_STOPPED. */
+  whenWritable(address: ActorAddress | string): Promise<void>;
+}
+
+/** How messages for actors on other nodes leave this one (runtime/cluster/router.ts). */
+export interface RemoteDelivery {
+  /** One-way; throws PEER_DOWN, PEER_UNKNOWN, BACKPRESSURE, BAD_PARAMETER at once. */
+  tell(address: ActorAddress, raw: unknown): void;
+  /** Rejects PEER_DOWN, PEER_UNKNOWN, TIMEOUT, ACTOR_NOT_FOUND (remote), or the remote actor's error. */
+  ask(address: ActorAddress, raw: unknown, timeoutMs: number): Promise<unknown>;
 }
 
 class NactActorSystem implements ActorSystem {
@@ -64,6 +86,7 @@ class NactActorSystem implements ActorSystem {
   #root: SupervisorImpl | undefined;
   #unroutable = 0;
   #stopping: Promise<void> | undefined;
+  #remote: RemoteDelivery | undefined;
 
   constructor(init: ActorSystemInit, components: ActorSystemComponents) {
     this.nodeId = nodeId(init.nodeId, 'nodeId');
@@ -131,8 +154,42 @@ class NactActorSystem implements ActorSystem {
     return this.#root.status();
   }
 
+  setRemote(remote: RemoteDelivery | undefined): void {
+    this.#remote = remote;
+  }
+
   send(address: ActorAddress | string, raw: unknown): void {
     const parsed = typeof address === 'string' ? parseAddress(address) : address;
+    if (parsed.node !== this.nodeId && this.#remote) {
+      this.#remote.tell(parsed, raw);
+      return;
+    }
+    this.#local(parsed, raw).deliver(raw);
+  }
+
+  ask(address: ActorAddress | string, raw: unknown, timeoutMs: number): Promise<unknown> {
+    let parsed: ActorAddress;
+    let actor: RoutableActor;
+    try {
+      parsed = typeof address === 'string' ? parseAddress(address) : address;
+      if (parsed.node !== this.nodeId && this.#remote) return this.#remote.ask(parsed, raw, timeoutMs);
+      actor = this.#local(parsed, raw);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return actor.deliverAsk(raw, timeoutMs);
+  }
+
+  whenWritable(address: ActorAddress | string): Promise<void> {
+    try {
+      const parsed = typeof address === 'string' ? parseAddress(address) : address;
+      return this.#local(parsed, { type: 'whenWritable' }).whenWritable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #local(parsed: ActorAddress, raw: unknown): RoutableActor {
     const id = formatAddress(parsed);
     const actor = parsed.node === this.nodeId ? this.#registry.get(id) : undefined;
     if (!actor) {
@@ -144,7 +201,7 @@ class NactActorSystem implements ActorSystem {
         node: this.nodeId,
       });
     }
-    actor.deliver(raw);
+    return actor;
   }
 }
 

@@ -20,7 +20,9 @@ import type { Transport } from '../transport/contract.js';
 import { createZmqTransport } from '../transport/zmq.js';
 import { DEFAULT_PHI } from './phi.js';
 import { Membership, type PeerView } from './membership.js';
+import { ClusterRouter, type RouterStats } from './router.js';
 import { PULSE_INTERVAL_MS, SyncState } from './sync.js';
+import type { ActorSystem } from '../actors/system.js';
 
 export interface ClusterStatus {
   readonly node: string;
@@ -31,19 +33,23 @@ export interface ClusterStatus {
   readonly transport: ReturnType<Transport['stats']>;
   readonly harmonicMeanCycleMs: number | null;
   readonly slowdownFactor: number;
+  readonly router: RouterStats | null;
 }
 
 export interface ClusterComponents {
   readonly logger: Logger;
-  /** Own tick cycle time (ms per tick over the last epoch) and total ticks, for sync pulses. */
-  readonly pace: () => { cycleMs: number; tick: number };
+  /** Own tick cycle time (ms per tick), total ticks and each paced run's ticks, for sync pulses. */
+  readonly pace: () => { cycleMs: number; tick: number; runs: Record<string, number> };
+  /** With it, `system.send`/`system.ask` reach actors on the peers (runtime/cluster/router.ts). */
+  readonly system?: ActorSystem | undefined;
   readonly now?: (() => number) | undefined;
 }
 
 export class ClusterService {
   private transport: Transport | undefined;
   private membership: Membership | undefined;
-  private readonly sync: SyncState;
+  readonly sync: SyncState;
+  private router: ClusterRouter | undefined;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
   readonly incarnation = Date.now();
@@ -91,6 +97,10 @@ export class ClusterService {
     );
     membership.on('change', (ch) => log.info({ component: 'membership', peer: ch.node, from: ch.from, to: ch.to, phi: Number(ch.phi.toFixed(2)) }, 'membership change'));
     this.membership = membership;
+    if (this.c.system) {
+      this.router = new ClusterRouter({}, { system: this.c.system, transport, logger: log });
+      this.router.start();
+    }
     transport.onMessage((env) => this.receive(env));
     // A failing timer task is logged, never allowed to take the host down.
     const guard = (what: string, f: () => void) => (): void => {
@@ -116,7 +126,9 @@ export class ClusterService {
     if (env.type === 'heartbeat') {
       this.membership?.heartbeat(env.from, env.body.incarnation, now);
     } else if (env.type === 'sync.pulse') {
-      this.sync.receive({ node: env.from, cycleMs: env.body.cycleMs, ticks: { host: env.body.tick }, sentAt: now });
+      this.sync.receive({ node: env.from, cycleMs: env.body.cycleMs, ticks: env.body.runs, sentAt: now });
+    } else {
+      this.router?.receive(env);
     }
   }
 
@@ -129,9 +141,9 @@ export class ClusterService {
   private pulse(): void {
     const t = this.transport;
     if (!t?.running) return;
-    const { cycleMs, tick } = this.c.pace();
-    if (!(cycleMs > 0)) return; // idle: no cycle time to share
-    t.broadcast({ actor: 'sync', type: 'sync.pulse', body: { cycleMs, tick, sentAt: Date.now() } });
+    const { cycleMs, tick, runs } = this.c.pace();
+    // Idle hosts pulse too (cycleMs 0 = no cycle time to share): paced peers need their run ticks.
+    t.broadcast({ actor: 'sync', type: 'sync.pulse', body: { cycleMs, tick, runs, sentAt: Date.now() } });
   }
 
   status(): ClusterStatus | null {
@@ -149,6 +161,7 @@ export class ClusterService {
       transport: t.stats(),
       harmonicMeanCycleMs: this.sync.harmonicMeanCycleMs(own, now),
       slowdownFactor: this.sync.slowdownFactor(own, now),
+      router: this.router?.stats() ?? null,
     };
   }
 
@@ -159,6 +172,8 @@ export class ClusterService {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.router?.stop();
+    this.router = undefined;
     await this.transport?.stop();
     this.transport = undefined;
   }

@@ -31,12 +31,20 @@ export interface Heartbeat {
   readonly incarnation: number;
 }
 
-/** SPEC §6 sync pulse: the sender's tick cycle time. */
+/**
+ * SPEC §6 sync pulse: the sender's tick cycle time (ms per tick; 0 when
+ * idle), its total ticks, and the ticks each of its paced runs has reached
+ * (at most MAX_PULSE_RUNS, ids as run ids).
+ */
 export interface SyncPulse {
   readonly cycleMs: number;
   readonly tick: number;
+  readonly runs: { readonly [run: string]: number };
   readonly sentAt: number;
 }
+
+export const MAX_PULSE_RUNS = 256;
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** A one-way actor message; `to` in the envelope names the actor. */
 export interface ActorTell {
@@ -251,9 +259,18 @@ const BODY_CHECKS: { readonly [T in WireType]: BodyChecker<T> } = {
     return o as unknown as Heartbeat;
   },
   'sync.pulse'(v, f, _r, reject) {
-    const o = fields(v, ['cycleMs', 'tick', 'sentAt'], f, reject);
-    finite(o, 'cycleMs', f, reject, 0, true);
+    const o = fields(v, ['cycleMs', 'tick', 'runs', 'sentAt'], f, reject);
+    finite(o, 'cycleMs', f, reject, 0, false);
     uint(o, 'tick', f, reject);
+    const runs = o['runs'];
+    if (!isPlainMap(runs)) throw reject(`${f}.runs`, `must be a map of run id to ticks (got ${show(runs)})`);
+    let n = 0;
+    for (const k in runs) {
+      if (!Object.hasOwn(runs, k)) continue;
+      if (++n > MAX_PULSE_RUNS) throw reject(`${f}.runs`, `must list at most ${MAX_PULSE_RUNS} runs`);
+      if (!RUN_ID.test(k)) throw reject(`${f}.runs`, `keys must be run ids (got ${show(k)})`);
+      uint(runs, k, `${f}.runs`, reject);
+    }
     finite(o, 'sentAt', f, reject, 0, false);
     return o as unknown as SyncPulse;
   },
