@@ -16,6 +16,19 @@ export const DEFAULTS = {
     threshold: 2.9,
     entropyMax: 0.001,
   },
+  /** The closed loop of SPEC §3 (actors/governor.ts). */
+  governance: {
+    /** false: no rollback, adaptation or halt; epochs are still checked and recorded. */
+    enabled: true,
+    /** Halt after this many consecutive failing epochs. */
+    maxFailingEpochs: 50,
+    /** Halt when a run diverges again after this many adaptations. */
+    maxAdaptations: 5,
+    /** A diverging ring's coupling is multiplied by this (halved by default). */
+    adaptationFactor: 0.5,
+    /** What a run does at an epoch boundary when the validator quorum is unreachable. */
+    onQuorumLoss: 'pause',
+  },
   supervision: {
     /** Restart intensity: at most this many restarts ... */
     maxRestarts: 3,
@@ -38,5 +51,10 @@ export const DEFAULTS = {
     /** Loopback only unless configured: the admin endpoint steers the host. */
     bind: 'tcp://127.0.0.1:0',
     maxSkewMs: 30_000,
+  },
+  metrics: {
+    /** HTTP /metrics, /healthz, /readyz; loopback and any free port unless configured. */
+    enabled: true,
+    bind: '127.0.0.1:0',
   },
 } as const;

@@ -13,6 +13,7 @@
  *   QALLOW_CLUSTER_BIND cluster.bind
  *   QALLOW_PEERS        cluster.peers as "id=tcp://host:port=identityFile,..."
  *   QALLOW_ADMIN_BIND   admin.bind
+ *   QALLOW_METRICS_BIND metrics.bind (HOST:PORT)
  * In Kubernetes, QALLOW_NODE_ID is usually the pod name (HOSTNAME) and the
  * peers come from `cluster.k8s` instead (a StatefulSet's headless service).
  * Relative paths (dataDir, identity files) are resolved against the config
@@ -56,6 +57,7 @@ export function applyEnv(raw: unknown, env: Env): unknown {
   if (epochTicks !== undefined) c['epochTicks'] = epochTicks;
   if (env['QALLOW_CLUSTER_BIND']) section('cluster')['bind'] = env['QALLOW_CLUSTER_BIND'];
   if (env['QALLOW_ADMIN_BIND']) section('admin')['bind'] = env['QALLOW_ADMIN_BIND'];
+  if (env['QALLOW_METRICS_BIND']) section('metrics')['bind'] = env['QALLOW_METRICS_BIND'];
   if (env['QALLOW_PEERS'] !== undefined) {
     section('cluster')['peers'] = env['QALLOW_PEERS']
       .split(',')

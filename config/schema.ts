@@ -79,6 +79,17 @@ const admin = z.strictObject({
   maxSkewMs: positiveInt.default(DEFAULTS.admin.maxSkewMs),
 });
 
+/** HOST:PORT for the metrics HTTP server (port 0 = any free port). */
+const httpBind = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be HOST:PORT (port 0 for any free port)')
+  .refine((v: string): boolean => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'must have a port ≤ 65535');
+
+const metrics = z.strictObject({
+  enabled: z.boolean().default(DEFAULTS.metrics.enabled),
+  bind: httpBind.default(DEFAULTS.metrics.bind),
+});
+
 export const hostConfigSchema = z.strictObject({
   node: z.strictObject({ id: nodeId }),
   dataDir: z.string().min(1, 'must be a directory path'),
@@ -94,6 +105,15 @@ export const hostConfigSchema = z.strictObject({
     .strictObject({
       threshold: z.number().default(DEFAULTS.ethics.threshold),
       entropyMax: z.number().min(0, 'must be ≥ 0').default(DEFAULTS.ethics.entropyMax),
+    })
+    .prefault({}),
+  governance: z
+    .strictObject({
+      enabled: z.boolean().default(DEFAULTS.governance.enabled),
+      maxFailingEpochs: positiveInt.default(DEFAULTS.governance.maxFailingEpochs),
+      maxAdaptations: z.number().int('must be an integer').min(0, 'must be ≥ 0').default(DEFAULTS.governance.maxAdaptations),
+      adaptationFactor: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(DEFAULTS.governance.adaptationFactor),
+      onQuorumLoss: z.enum(['pause', 'continue']).default(DEFAULTS.governance.onQuorumLoss),
     })
     .prefault({}),
   supervision: z
@@ -117,6 +137,7 @@ export const hostConfigSchema = z.strictObject({
     .prefault({}),
   cluster: cluster.optional(),
   admin: admin.prefault({}),
+  metrics: metrics.prefault({}),
   /** Runs to start at boot, so a host is usable before the admin CLI exists. */
   runs: z.array(bootRun).default([]),
 });

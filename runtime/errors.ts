@@ -31,6 +31,8 @@ export const ErrorCodes = [
   'CHECKPOINT_CONFLICT',
   // configuration
   'CONFIG_INVALID',
+  // governance closed loop: the validator quorum cannot be reached (actors/governance-hook.ts)
+  'QUORUM_UNAVAILABLE',
   // cluster and admin
   'BAD_FRAME',
   'PEER_DOWN',
@@ -41,6 +43,14 @@ export const ErrorCodes = [
   'STALE_COMMAND',
   'REPLAYED_COMMAND',
   'KEY_INVALID',
+  // governance ledger (runtime/ledger)
+  'LEDGER_BAD_ENTRY',
+  'LEDGER_BAD_SIGNATURE',
+  'LEDGER_BAD_CHAIN',
+  'LEDGER_BAD_PROOF',
+  'LEDGER_BAD_CERTIFICATE',
+  'LEDGER_NO_QUORUM',
+  'LEDGER_CONFLICT',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
