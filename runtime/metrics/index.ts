@@ -4,3 +4,4 @@ export { MetricsServer, type MetricsServerInit, type MetricsServerComponents } f
 export { Readiness } from './readiness.js';
 export { RateTracker } from './rate.js';
 export { httpUrl, parseHttpBind, type HttpBind } from './bind.js';
+export { parseExposition, sampleValue, type Sample } from './exposition.js';
