@@ -14,11 +14,11 @@ export interface Sample {
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 
-function number(text: string): number {
-  if (text === 'NaN') return NaN;
-  if (text === '+Inf' || text === 'Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+/** Prometheus reads values with Go's ParseFloat: NaN and Inf in any case (prom-client writes `Nan`). */
+function number(text: string): number | undefined {
+  if (/^[+-]?nan$/i.test(text)) return NaN;
+  if (/^[+-]?inf(inity)?$/i.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined;
 }
 
 export function parseExposition(text: string): Sample[] {
@@ -56,7 +56,7 @@ export function parseExposition(text: string): Sample[] {
     const rest = line.slice(pos).trim().split(/\s+/);
     const valueText = rest[0] ?? '';
     const value = number(valueText);
-    if (Number.isNaN(value) && valueText !== 'NaN') throw bad(`bad value "${valueText}"`);
+    if (value === undefined) throw bad(`bad value "${valueText}"`);
     out.push({ name, labels, value });
   });
   return out;
