@@ -9,7 +9,8 @@ import type { ActorRef, ReplyTo } from '../runtime/actors/index.js';
 import { spawn } from '../runtime/actors/index.js';
 import { QallowError } from '../runtime/errors.js';
 import type { Supervisor } from '../supervisors/index.js';
-import { RunEngine, type Decision, type Recovery, type RunEngineComponents, type RunSpec } from './run-engine.js';
+import { RunEngine, epochLength, type Decision, type Recovery, type RunEngineComponents, type RunSpec } from './run-engine.js';
+import type { Pacer } from '../runtime/cluster/pacer.js';
 
 export interface RunStatus {
   readonly run: string;
@@ -17,6 +18,8 @@ export interface RunStatus {
   readonly state: string;
   readonly tick: number;
   readonly ticks: number;
+  /** Started with cluster pacing. */
+  readonly paced: boolean;
   readonly epoch: number;
   /** stateHash of the run's newest checkpoint. */
   readonly stateHash: string;
@@ -47,6 +50,8 @@ export interface PhaseActorInit {
   readonly mailboxCapacity?: number;
   /** Called after every epoch and every admin command (telemetry, waiters). */
   readonly onStatus?: ((status: RunStatus) => void) | undefined;
+  /** Cluster pacing for a paced run (runtime/cluster/pacer.ts): an epoch starts only when it keeps the run within the lead bound. */
+  readonly pacer?: Pacer | undefined;
 }
 
 function status(engine: RunEngine, incarnation: number): RunStatus {
@@ -56,6 +61,7 @@ function status(engine: RunEngine, incarnation: number): RunStatus {
     state: engine.state,
     tick: engine.tick,
     ticks: engine.spec.params.ticks,
+    paced: engine.spec.paced === true,
     epoch: engine.epoch,
     stateHash: engine.checkpoint.stateHash,
     backend: engine.spec.backend,
@@ -80,6 +86,15 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
       switch (msg.type) {
         case 'advance': {
           if (state.draining || engine.state !== 'running' || engine.finished) return { ...state, engine };
+          const pacer = engine.spec.paced ? init.pacer : undefined;
+          if (pacer) {
+            // Wait (without blocking the mailbox) until this epoch keeps the run within the lead bound.
+            const need = epochLength(engine.spec, engine.tick);
+            if (pacer.allowance(engine.spec.run, engine.tick) < need) {
+              void pacer.whenAllowed(engine.spec.run, engine.tick, need).then(() => ctx.self.tryTell({ type: 'advance' }));
+              return { ...state, engine };
+            }
+          }
           await engine.step();
           init.onStatus?.(status(engine, ctx.incarnation));
           if (!engine.finished && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });

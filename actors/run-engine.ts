@@ -32,6 +32,8 @@ export interface RunSpec {
   readonly params: PhaseParams;
   readonly backend: BackendId;
   readonly epochTicks: number;
+  /** Cluster pacing (SPEC §6; runtime/cluster/pacer.ts); kept in the run record. */
+  readonly paced?: boolean | undefined;
 }
 
 export interface RunEngineComponents {
@@ -143,7 +145,7 @@ export class RunEngine {
     if (record && rec) {
       for (const s of rec.skipped) log.warn({ run: spec.run, epoch: s.epoch, reason: s.reason }, 'corrupt checkpoint skipped');
       if (rec.skipped.length > 0) await c.store.discardAfter(spec.run, rec.checkpoint.epoch);
-      const stored: RunSpec = { run: spec.run, params: record.params, backend: record.backend, epochTicks: record.epochTicks };
+      const stored: RunSpec = { run: spec.run, params: record.params, backend: record.backend, epochTicks: record.epochTicks, paced: record.paced === true };
       const engine = new RunEngine(stored, c, simulationFrom(c.pool, rec.snapshot), rec.checkpoint, record.state, {
         epoch: rec.checkpoint.epoch,
         tick: rec.checkpoint.tick,
@@ -164,7 +166,7 @@ export class RunEngine {
       spec.params.phase === 'phase13'
         ? Phase13Simulation.create(c.pool, spec.params, spec.backend)
         : Phase12Simulation.create(c.pool, spec.params, spec.backend);
-    await c.store.putRun({ run: spec.run, params: spec.params, backend: spec.backend, epochTicks: spec.epochTicks, state: 'running' });
+    await c.store.putRun({ run: spec.run, params: spec.params, backend: spec.backend, epochTicks: spec.epochTicks, state: 'running', ...(spec.paced ? { paced: true } : {}) });
     await c.store.appendJournal(spec.run, { type: 'start', params: spec.params, backend: spec.backend, epochTicks: spec.epochTicks, tick: 0 });
     const snap = snapshotOf(sim, spec);
     const genesis = sealCheckpoint({ run: spec.run, epoch: 0, tick: 0, stateHash: stateHash(snap), edges: [], timestamp: (c.now ?? Date.now)() }, null);
@@ -204,7 +206,7 @@ export class RunEngine {
   }
 
   async saveState(): Promise<void> {
-    await this.c.store.putRun({ run: this.spec.run, params: this.spec.params, backend: this.spec.backend, epochTicks: this.spec.epochTicks, state: this.state });
+    await this.c.store.putRun({ run: this.spec.run, params: this.spec.params, backend: this.spec.backend, epochTicks: this.spec.epochTicks, state: this.state, ...(this.spec.paced ? { paced: true } : {}) });
   }
 
   /** Advance one epoch: compute, CSV, durable checkpoint, decision. */

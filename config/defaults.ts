@@ -46,6 +46,8 @@ export const DEFAULTS = {
     downPhi: 8,
     maxFrameBytes: 1 << 20,
     sendQueueLimit: 10_000,
+    /** Cluster pacing: how far (ticks) a paced run may lead the slowest peer running it. */
+    maxLeadTicks: 2000,
   },
   admin: {
     /** Loopback only unless configured: the admin endpoint steers the host. */

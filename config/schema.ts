@@ -70,6 +70,8 @@ const cluster = z.strictObject({
   downPhi: z.number().positive().default(DEFAULTS.cluster.downPhi),
   maxFrameBytes: z.number().int().min(1024, 'must be ≥ 1024').default(DEFAULTS.cluster.maxFrameBytes),
   sendQueueLimit: positiveInt.default(DEFAULTS.cluster.sendQueueLimit),
+  /** Paced runs may lead the slowest live peer running them by at most this many ticks (runtime/cluster/pacer.ts). */
+  maxLeadTicks: positiveInt.default(DEFAULTS.cluster.maxLeadTicks),
 });
 
 const admin = z.strictObject({

@@ -67,9 +67,13 @@ export class Host {
   private runsSupervisor: Supervisor | undefined;
   private telemetryTimer: NodeJS.Timeout | undefined;
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
-  /** Runs started with cluster pacing (their ticks go out in sync pulses). */
-  private readonly pacedRuns = new Set<string>();
   private readonly latest = new Map<string, RunStatus>();
+  /**
+   * Ticks of the paced runs still going, for sync pulses. Seeded with 0 when
+   * a run starts (an under-report only holds peers back, never lets them
+   * run ahead), so peers are constrained from this run's first epoch.
+   */
+  private readonly pacedTicks = new Map<string, number>();
   private readonly finished = new Set<(s: RunStatus) => void>();
   private admin: AdminEndpoint | undefined;
   endpoint: HostEndpoint | undefined;
@@ -148,7 +152,7 @@ export class Host {
       known.add(run);
       const record = await this.store.getRun(run);
       if (record && (record.state === 'running' || record.state === 'paused')) {
-        this.startRun({ run, params: record.params, backend: record.backend, epochTicks: record.epochTicks });
+        this.startRun({ run, params: record.params, backend: record.backend, epochTicks: record.epochTicks, paced: record.paced === true });
       }
     }
     for (const boot of cfg.runs) {
@@ -217,7 +221,7 @@ export class Host {
           cmd.params.phase === 'phase12'
             ? phase12Params(cmd.params)
             : phase13Params({ ...cmd.params, maxPockets: this.config.compute.maxPockets });
-        await this.submit(id, params, cmd.backend ?? this.config.compute.backend, cmd.epochTicks ?? this.config.epochTicks);
+        await this.submit(id, params, cmd.backend ?? this.config.compute.backend, cmd.epochTicks ?? this.config.epochTicks, { paced: cmd.paced === true });
         return this.status(id);
       }
       case 'pause':
@@ -257,9 +261,10 @@ export class Host {
   private pace(): { cycleMs: number; tick: number; runs: Record<string, number> } {
     let tick = 0;
     const runs: Record<string, number> = {};
-    for (const s of this.latest.values()) {
-      tick += s.tick;
-      if (this.pacedRuns.has(s.run) && Object.keys(runs).length < MAX_PULSE_RUNS) runs[s.run] = s.tick;
+    for (const s of this.latest.values()) tick += s.tick;
+    for (const [run, t] of this.pacedTicks) {
+      if (Object.keys(runs).length >= MAX_PULSE_RUNS) break;
+      runs[run] = t;
     }
     const now = Date.now();
     const dt = now - this.paceMark.at;
@@ -306,22 +311,37 @@ export class Host {
   }
 
   /** Start a new run: resolves `auto` to a concrete backend, which the run keeps for life (replay needs it). */
-  async submit(run: string, params: PhaseParams, backend: BackendId | 'auto', epochTicks: number): Promise<void> {
+  async submit(run: string, params: PhaseParams, backend: BackendId | 'auto', epochTicks: number, opts: { readonly paced?: boolean } = {}): Promise<void> {
     if (this.runs.has(run)) throw new QallowError('BAD_USAGE', `run ${run} already exists on this host`, { run });
+    const paced = opts.paced === true;
+    if (paced) {
+      const lead = this.config.cluster?.maxLeadTicks;
+      if (lead === undefined) throw new QallowError('BAD_USAGE', `run ${run} asks for cluster pacing but this host has no cluster configured`, { run });
+      // A paced epoch starts only if it ends within the lead bound; longer epochs could never start.
+      if (epochTicks > lead) {
+        throw new QallowError('BAD_PARAMETER', `a paced run's epoch (${epochTicks} ticks) must not exceed cluster.maxLeadTicks (${lead}); use --epoch-ticks ≤ ${lead}`, { param: 'epochTicks', run });
+      }
+    }
     const workload = params.phase === 'phase12' ? { phase: 'phase12' as const, pockets: 1, lanes: params.eps.length } : { phase: 'phase13' as const, pockets: params.pockets, lanes: params.rings };
     const choice = await resolveBackend(this.pool!, backend, workload);
     if (choice.fallback) this.c.logger.warn({ run, from: choice.fallback.from, to: choice.backend, reason: choice.fallback.reason }, 'backend fallback');
-    this.startRun({ run, params, backend: choice.backend, epochTicks });
+    this.startRun({ run, params, backend: choice.backend, epochTicks, paced });
   }
 
   private startRun(spec: RunSpec): void {
+    if (spec.paced) this.pacedTicks.set(spec.run, 0);
     const ref = spawnPhaseActor(
       this.runsSupervisor!,
       {
         spec,
+        pacer: this.cluster,
         onStatus: (s) => {
+          if (s.paced) {
+            if (s.state === 'done' || s.state === 'cancelled') this.pacedTicks.delete(s.run);
+            else this.pacedTicks.set(s.run, s.tick);
+          }
           this.latest.set(s.run, s);
-          if (s.state === 'done' || s.state === 'cancelled') for (const f of [...this.finished]) f(s);
+          if (s.state === 'done' || s.state === 'cancelled' || s.state === 'halted') for (const f of [...this.finished]) f(s);
         },
       },
       {
@@ -367,7 +387,7 @@ export class Host {
   /** Resolves when the run's last epoch is checkpointed, or it is cancelled. */
   whenFinished(run: string): Promise<RunStatus> {
     const s = this.latest.get(run);
-    if (s?.state === 'done' || s?.state === 'cancelled') return Promise.resolve(s);
+    if (s?.state === 'done' || s?.state === 'cancelled' || s?.state === 'halted') return Promise.resolve(s);
     return new Promise((resolve) => {
       const f = (st: RunStatus): void => {
         if (st.run !== run) return;

@@ -5,71 +5,18 @@
  * a host whose CURVE key is not on the allow-list is refused; the CLI runs a
  * phase 13 run on a chosen host and follows it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { runCli } from './helpers/cli.js';
-import { startHost, writeConfig, type HostProcess, type LogLine } from './helpers/host.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-interface Cluster {
-  dir: string;
-  configs: string[];
-  hosts: HostProcess[];
-  adminKey: string;
-}
+import { allUp, membershipChange as change, startCluster } from './helpers/cluster.js';
+import type { HostProcess } from './helpers/host.js';
 
 const NAMES = ['host-a', 'host-b', 'host-c'];
 
-async function cluster(t: ExecutionContext, keyFor: (name: string) => string = (n) => n): Promise<Cluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'qallow-cluster-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  for (const n of [...NAMES, 'rogue']) t.is((await runCli(['keys', 'gen', '--node-id', n, '--out', join(dir, 'keys', n)])).code, 0);
-  t.is((await runCli(['keys', 'gen', '--node-id', 'admin', '--out', join(dir, 'keys', 'admin')])).code, 0);
-  const ports = await Promise.all(NAMES.map(() => freePort()));
-  const configs = await Promise.all(
-    NAMES.map(async (n, i) => {
-      const hostDir = join(dir, n);
-      const { mkdir } = await import('node:fs/promises');
-      await mkdir(hostDir, { recursive: true });
-      return writeConfig(hostDir, {
-        node: { id: n },
-        dataDir: 'data',
-        epochTicks: 200,
-        compute: { threads: 1 },
-        cluster: {
-          bind: `tcp://127.0.0.1:${ports[i]}`,
-          identityDir: join(dir, 'keys', keyFor(n)),
-          peers: NAMES.flatMap((m, j) => (m === n ? [] : [{ id: m, address: `tcp://127.0.0.1:${ports[j]}`, identityFile: join(dir, 'keys', m, 'node.json') }])),
-          heartbeatMs: 100,
-        },
-        admin: { authorizedKeys: [join(dir, 'keys', 'admin', 'admin.json')] },
-        telemetry: { intervalMs: 60_000, logLevel: 'info' },
-      });
-    }),
-  );
-  const hosts = configs.map((c) => startHost(c));
-  for (const h of hosts) t.teardown(() => void h.child.kill('SIGKILL'));
-  return { dir, configs, hosts, adminKey: join(dir, 'keys', 'admin', 'admin.secret.json') };
-}
-
-const change = (peer: string, to: string, after = 0) => (l: LogLine) => l.msg === 'membership change' && l['peer'] === peer && l['to'] === to && Date.parse(String(l['time'])) >= after;
-
 test('three hosts see each other up; a killed host goes down and comes back up; the CLI runs and follows a run on a chosen host', async (t) => {
-  const c = await cluster(t);
+  const c = await startCluster(t, { names: NAMES });
   const [a, b, cc] = c.hosts as [HostProcess, HostProcess, HostProcess];
-  for (const [h, others] of [[a, ['host-b', 'host-c']], [b, ['host-a', 'host-c']], [cc, ['host-a', 'host-b']]] as const) {
-    for (const o of others) await h.waitFor(change(o, 'up'), `${o} up`);
-  }
+  await allUp(c);
   const status = await runCli(['status', '--json', '--data', join(c.dir, 'host-b', 'data'), '--admin-key', c.adminKey]);
   t.is(status.code, 0, status.stderr);
   const members = (JSON.parse(status.stdout) as { cluster: { members: Array<{ node: string; status: string }> } }).cluster.members;
@@ -88,8 +35,7 @@ test('three hosts see each other up; a killed host goes down and comes back up; 
   t.true(detectMs < 3000, `detected down after ${detectMs} ms`);
 
   const restartedAt = Date.now();
-  const again = startHost(c.configs[2]!);
-  t.teardown(() => void again.child.kill('SIGKILL'));
+  c.restart(2);
   await a.waitFor(change('host-c', 'up', restartedAt), 'host-c up again on host-a', 30_000);
   await b.waitFor(change('host-c', 'up', restartedAt), 'host-c up again on host-b', 30_000);
   t.pass();
@@ -97,7 +43,7 @@ test('three hosts see each other up; a killed host goes down and comes back up; 
 
 test('a host whose CURVE key is not on the peers’ allow-list is refused', async (t) => {
   // host-c starts with the rogue identity: same id, unknown key.
-  const c = await cluster(t, (n) => (n === 'host-c' ? 'rogue' : n));
+  const c = await startCluster(t, { names: NAMES, extraKeys: ['rogue'], keyFor: (n) => (n === 'host-c' ? 'rogue' : n) });
   const [a, b, rogue] = c.hosts as [HostProcess, HostProcess, HostProcess];
   await a.waitFor(change('host-b', 'up'), 'host-b up on host-a');
   await b.waitFor(change('host-a', 'up'), 'host-a up on host-b');

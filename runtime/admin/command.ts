@@ -51,6 +51,8 @@ export interface StartRunCommand {
   readonly epochTicks?: number | undefined;
   /** Backend; the host's configured one when absent. */
   readonly backend?: BackendRequest | undefined;
+  /** Cluster pacing (runtime/cluster/pacer.ts): true, or absent. */
+  readonly paced?: true | undefined;
 }
 export interface RunControlCommand<T extends 'pause' | 'resume' | 'cancel' | 'checkpoint.take'> {
   readonly type: T;
@@ -241,7 +243,7 @@ export function parseAdminCommand(value: unknown, code: CommandErrorCode = 'BAD_
       }
     }
     case 'run': {
-      const f = new Fields(value, path, code, ['type', 'params', 'id', 'epochTicks', 'backend']);
+      const f = new Fields(value, path, code, ['type', 'params', 'id', 'epochTicks', 'backend', 'paced']);
       const out: { -readonly [K in keyof StartRunCommand]: StartRunCommand[K] } = { type, params: parseRunRequest(f.get('params'), f.name('params'), code) };
       if (f.has('id')) out.id = f.string('id', RUN_ID, RUN_ID_RULE);
       if (f.has('epochTicks')) out.epochTicks = f.integer('epochTicks', 1);
@@ -249,6 +251,10 @@ export function parseAdminCommand(value: unknown, code: CommandErrorCode = 'BAD_
         const b = f.get('backend');
         if (typeof b !== 'string' || !isBackendRequest(b)) throw f.fail('backend', 'must be one of auto, js, wasm, webasm, cpu, gpu', b);
         out.backend = b;
+      }
+      if (f.has('paced')) {
+        if (f.get('paced') !== true) throw f.fail('paced', 'must be true when present', f.get('paced'));
+        out.paced = true;
       }
       return out;
     }

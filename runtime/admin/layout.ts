@@ -14,6 +14,7 @@
  *     run                                    opt(str id) opt(u64 epochTicks) opt(str backend) str phase, then
  *       phase12                              u64 ticks, f64s eps
  *       phase13                              u64 ticks, f64 pockets, f64s couplings, opt(u64 rings), opt(u8 reference: 0 false, 1 true)
+ *       then                                   opt(u8 paced: 1) (absent unless the run is paced)
  *
  *   str(s)   = u32 byte length ‖ UTF-8
  *   f64s(a)  = u32 count ‖ f64 × count (IEEE 754 binary64; -0 written as 0)
@@ -84,6 +85,8 @@ function fields(w: LayoutWriter, c: AdminCommand): void {
       opt(w, c.epochTicks, (e) => w.u64(e));
       opt(w, c.backend, (b) => w.str(b));
       runRequest(w, c.params);
+      // Appended so unpaced commands keep the bytes they had before pacing existed.
+      if (c.paced) w.u8(1);
       return;
   }
 }

@@ -21,6 +21,7 @@ import { createZmqTransport } from '../transport/zmq.js';
 import { DEFAULT_PHI } from './phi.js';
 import { Membership, type PeerView } from './membership.js';
 import { ClusterRouter, type RouterStats } from './router.js';
+import type { Pacer } from './pacer.js';
 import { PULSE_INTERVAL_MS, SyncState } from './sync.js';
 import type { ActorSystem } from '../actors/system.js';
 
@@ -45,13 +46,21 @@ export interface ClusterComponents {
   readonly now?: (() => number) | undefined;
 }
 
-export class ClusterService {
+interface PaceWaiter {
+  readonly run: string;
+  readonly tick: number;
+  readonly need: number;
+  readonly resolve: () => void;
+}
+
+export class ClusterService implements Pacer {
   private transport: Transport | undefined;
   private membership: Membership | undefined;
   readonly sync: SyncState;
   private router: ClusterRouter | undefined;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
+  private waiters: PaceWaiter[] = [];
   readonly incarnation = Date.now();
 
   constructor(
@@ -112,7 +121,13 @@ export class ClusterService {
     };
     const hb = setInterval(guard('heartbeat', () => this.heartbeat()), this.cfg.heartbeatMs);
     const ev = setInterval(guard('membership', () => membership.evaluate(this.now())), Math.max(10, this.cfg.heartbeatMs / 2));
-    const pulse = setInterval(guard('sync pulse', () => this.pulse()), PULSE_INTERVAL_MS);
+    const pulse = setInterval(
+      guard('sync pulse', () => {
+        this.pulse();
+        this.wakePaced();
+      }),
+      PULSE_INTERVAL_MS,
+    );
     for (const t of [hb, ev, pulse]) t.unref();
     this.timers = [hb, ev, pulse];
     this.heartbeat();
@@ -127,6 +142,7 @@ export class ClusterService {
       this.membership?.heartbeat(env.from, env.body.incarnation, now);
     } else if (env.type === 'sync.pulse') {
       this.sync.receive({ node: env.from, cycleMs: env.body.cycleMs, ticks: env.body.runs, sentAt: now });
+      this.wakePaced();
     } else {
       this.router?.receive(env);
     }
@@ -144,6 +160,26 @@ export class ClusterService {
     const { cycleMs, tick, runs } = this.c.pace();
     // Idle hosts pulse too (cycleMs 0 = no cycle time to share): paced peers need their run ticks.
     t.broadcast({ actor: 'sync', type: 'sync.pulse', body: { cycleMs, tick, runs, sentAt: Date.now() } });
+  }
+
+  allowance(run: string, tick: number): number {
+    return this.sync.allowance(run, tick, this.cfg.maxLeadTicks, this.now());
+  }
+
+  whenAllowed(run: string, tick: number, need: number): Promise<void> {
+    if (this.allowance(run, tick) >= need || !this.transport) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ run, tick, need, resolve }));
+  }
+
+  /** Release paced runs that may go on (after a pulse, and on the pulse timer so stale peers stop holding them). */
+  private wakePaced(): void {
+    if (this.waiters.length === 0) return;
+    const still: PaceWaiter[] = [];
+    for (const w of this.waiters) {
+      if (this.allowance(w.run, w.tick) >= w.need) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
   }
 
   status(): ClusterStatus | null {
@@ -174,6 +210,9 @@ export class ClusterService {
     this.timers = [];
     this.router?.stop();
     this.router = undefined;
+    // Nothing paces a stopped cluster: waiting runs go on (the host is draining anyway).
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
     await this.transport?.stop();
     this.transport = undefined;
   }

@@ -340,17 +340,29 @@ export function decodeJournalEntry(bytes: Uint8Array): JournalEntry {
 
 export function encodeRunRecord(r: RunRecord): Uint8Array {
   checked('run', r, runRecordProblem);
-  return pack({ v: STORAGE_VERSION, t: 'run', run: r.run, params: encodeParams(r.params), backend: r.backend, epochTicks: r.epochTicks, state: r.state });
+  const base = { v: STORAGE_VERSION, t: 'run', run: r.run, params: encodeParams(r.params), backend: r.backend, epochTicks: r.epochTicks, state: r.state };
+  // `paced` is written only when set, so records of unpaced runs keep their earlier bytes.
+  return pack(r.paced ? { ...base, paced: true } : base);
 }
 
 export function decodeRunRecord(bytes: Uint8Array): RunRecord {
-  const f = unpackEnvelope(bytes, 'run', ['run', 'params', 'backend', 'epochTicks', 'state']);
+  const keys = ['run', 'params', 'backend', 'epochTicks', 'state'];
+  let f: Fields;
+  try {
+    f = unpackEnvelope(bytes, 'run', keys);
+  } catch (e) {
+    // The one optional key: a paced run's record also has `paced: true`.
+    f = unpackEnvelope(bytes, 'run', [...keys, 'paced']);
+    if (f.raw('paced') !== true) throw e;
+  }
+  const paced = f.raw('paced') === true;
   const r: RunRecord = {
     run: f.str('run'),
     params: decodeParams(f, 'params'),
     backend: f.oneOf('backend', BACKENDS),
     epochTicks: f.int('epochTicks'),
     state: f.oneOf('state', RUN_STATES),
+    ...(paced ? { paced } : {}),
   };
   return checked('run', r, runRecordProblem);
 }

@@ -6,7 +6,7 @@ import type { BackendId } from '../../kernels/backend.js';
 import type { PhaseParams } from '../../kernels/params.js';
 import { isBackendId, paramsProblem, runIdProblem, show, u32Problem } from './validate.js';
 
-export const RUN_STATES = ['running', 'paused', 'done', 'cancelled', 'failed'] as const;
+export const RUN_STATES = ['running', 'paused', 'done', 'cancelled', 'failed', 'halted'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 export interface RunRecord {
@@ -15,6 +15,8 @@ export interface RunRecord {
   readonly backend: BackendId;
   readonly epochTicks: number;
   readonly state: RunState;
+  /** Started with cluster pacing (SPEC §6): it may lead the slowest peer running it by a bounded number of ticks. */
+  readonly paced?: boolean;
 }
 
 /** What is malformed in a run record (naming the field), or null. */

@@ -16,6 +16,7 @@ interface RunOpts extends TargetOptions {
   epochTicks?: number | undefined;
   backend?: BackendRequest | undefined;
   follow?: true | undefined;
+  paced?: true | undefined;
 }
 
 function bar(done: number, total: number, width = 30): string {
@@ -44,7 +45,7 @@ async function follow(io: CliIO, o: RunOpts, run: string): Promise<Record<string
 }
 
 async function start(io: CliIO, o: RunOpts, params: Extract<AdminCommand, { type: 'run' }>['params']): Promise<void> {
-  const cmd: AdminCommand = { type: 'run', params, id: o.id, epochTicks: o.epochTicks, backend: o.backend };
+  const cmd: AdminCommand = { type: 'run', params, id: o.id, epochTicks: o.epochTicks, backend: o.backend, paced: o.paced };
   const s = (await adminCall(o, cmd)) as Record<string, unknown>;
   const run = String(s['run']);
   if (!o.follow) {
@@ -64,7 +65,8 @@ export function runCommand(io: CliIO): Command {
       .option('--id <run>', 'run id (default: generated)')
       .option('--epoch-ticks <E>', 'ticks per epoch (default: the host config)', parseInteger('--epoch-ticks'))
       .option('--backend <backend>', 'auto | wasm | webasm | cpu | js | gpu', parseBackend)
-      .option('--follow', 'show progress until the run ends');
+      .option('--follow', 'show progress until the run ends')
+      .option('--paced', 'cluster pacing: stay within cluster.maxLeadTicks of the slowest peer running the same run id');
   cmd.addCommand(
     common(new Command('phase13'))
       .requiredOption('--pockets <N>', 'pockets per ring', parseInteger('--pockets'))
