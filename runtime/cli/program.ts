@@ -18,6 +18,8 @@ import { runCommand } from './commands/run.js';
 import { controlCommands } from './commands/control.js';
 import { actorCommand } from './commands/actor.js';
 import { topCommand } from './commands/top.js';
+import { plotCommand } from './commands/plot.js';
+import { ledgerCommand } from './commands/ledger.js';
 import { EXIT, writeLine, type CliIO } from './io.js';
 
 function version(): string {
@@ -47,6 +49,8 @@ export function buildProgram(io: CliIO): Command {
   for (const c of controlCommands(io)) program.addCommand(c);
   program.addCommand(actorCommand(io));
   program.addCommand(topCommand(io));
+  program.addCommand(plotCommand(io));
+  program.addCommand(ledgerCommand(io));
   // Every subcommand exits through us, never through process.exit.
   const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
     c.exitOverride();

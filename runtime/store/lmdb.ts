@@ -228,6 +228,17 @@ export class LmdbStore implements Store {
     return this.read(() => this.scan(h.dbs.journal, run, { from: fromSeq })).map((s) => ({ seq: s.epoch, entry: readJournalEntry(run, s.epoch, s.bytes) }));
   }
 
+  /**
+   * The open LMDB environment, for components that keep their own named
+   * sub-databases in it (the governance ledger: runtime/ledger/lmdb-store.ts,
+   * databases `ledger-*`), so a host keeps one environment (SPEC §4). Valid
+   * between start() and stop(); start such a component after this store and
+   * stop it before. Its writes must await their transaction and `flushed`.
+   */
+  environment(): RootDatabase<Buffer, Key> {
+    return this.open().root;
+  }
+
   // ------------------------------------------------------------ internals
 
   private async openEnv(): Promise<void> {

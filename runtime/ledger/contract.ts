@@ -1,0 +1,68 @@
+/**
+ * The LedgerStore: a host's durable copy of the governance ledger (every
+ * origin's certified chain) and of its own votes. Implementation:
+ * lmdb-store.ts (named sub-databases in the host's one LMDB environment).
+ *
+ * Guarantees:
+ * - every write resolves only once it is committed and synced to disk;
+ * - `append` accepts a record only if it verifies (record.ts checkRecord
+ *   against the stored validator set) and extends its origin's chain
+ *   (seq = height + 1, prevHash = hash at height); re-appending an entry
+ *   already stored is a no-op ('duplicate'); a different entry for a stored
+ *   seq is LEDGER_CONFLICT; a gap or a broken link is LEDGER_BAD_CHAIN;
+ * - `recordVote(s)` writes (origin, seq) → entry hash before it resolves
+ *   true, and resolves false (writing nothing) if a different hash was voted
+ *   for any of those seqs before, across restarts;
+ * - the validator set is written once; opening with a different one is
+ *   LEDGER_CONFLICT;
+ * - reads decode and validate (LEDGER_BAD_ENTRY / STORE_CORRUPT naming the key);
+ * - calls before start() or after stop() fail with STORE_CLOSED.
+ */
+import type { ChainHead } from './chain.js';
+import type { LedgerRecord } from './record.js';
+import type { ValidatorSet } from './validators.js';
+
+export type AppendResult = 'appended' | 'duplicate';
+
+/** One stored record as raw bytes, under its key: what offline verification reads. */
+export interface RawRecord {
+  readonly origin: string;
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface LedgerStore {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+
+  /** The stored validator set (undefined until one is stored). */
+  validatorSet(): ValidatorSet | undefined;
+
+  /** Verify and append one record. */
+  append(record: LedgerRecord): Promise<AppendResult>;
+  /** Verify and append records in order, in one durable transaction (all or nothing). */
+  appendMany(records: readonly LedgerRecord[]): Promise<AppendResult[]>;
+
+  /** Record this host's vote for (origin, seq) → hash; false if it voted a different hash before. */
+  recordVote(origin: string, seq: number, hash: string): Promise<boolean>;
+  /** The same for a batch, all or nothing. */
+  recordVotes(origin: string, votes: readonly { seq: number; hash: string }[]): Promise<boolean>;
+  /** What this host voted for (origin, seq), if anything. */
+  votedFor(origin: string, seq: number): Promise<string | undefined>;
+
+  /** Highest stored seq of an origin (0 when none). */
+  height(origin: string): Promise<number>;
+  /** Every origin's head, by origin. */
+  heads(): Promise<ChainHead[]>;
+  get(origin: string, seq: number): Promise<LedgerRecord | undefined>;
+  /** Catch-up: up to `limit` records of `origin` from `seq` on, in order. */
+  entriesFrom(origin: string, seq: number, limit: number): Promise<LedgerRecord[]>;
+  /** Every stored record, undecoded, by (origin, seq). */
+  raw(): Iterable<RawRecord>;
+
+  /**
+   * Called with each newly appended record after its transaction is durable,
+   * in commit order (for `ledger tail --follow`). Returns the unsubscribe.
+   */
+  subscribe(listener: (record: LedgerRecord) => void): () => void;
+}
