@@ -4,12 +4,20 @@
  * the next `advance` so admin messages interleave between epochs. A crash
  * restarts it (the supervisor's strategy, never nact's stop) into a fresh
  * engine recovered from the run's newest valid checkpoint.
+ *
+ * Governance (actors/governance-hook.ts): when the validator quorum cannot
+ * record an epoch's events the engine pauses the run at that boundary
+ * (`pauseReason: 'quorum'`); the host tells the actor `{ type: 'quorum',
+ * available: true }` when the quorum is back, the actor has the engine record
+ * what waits, and the run continues where it stopped. A halted run (the
+ * governor gave up on it) computes no more and takes only `cancel`.
  */
 import type { ActorRef, ReplyTo } from '../runtime/actors/index.js';
 import { spawn } from '../runtime/actors/index.js';
 import { QallowError } from '../runtime/errors.js';
 import type { Supervisor } from '../supervisors/index.js';
-import { RunEngine, epochLength, type Decision, type Recovery, type RunEngineComponents, type RunSpec } from './run-engine.js';
+import type { GovernorAction } from './governor.js';
+import { RunEngine, epochLength, type Decision, type PauseReason, type Recovery, type RunEngineComponents, type RunSpec } from './run-engine.js';
 import type { Pacer } from '../runtime/cluster/pacer.js';
 
 export interface RunStatus {
@@ -26,6 +34,14 @@ export interface RunStatus {
   readonly backend: string;
   readonly executor: string;
   readonly lastDecision: Decision | null;
+  /** The governor's action at the newest epoch. */
+  readonly lastAction: GovernorAction | null;
+  /** Why a paused run is paused: an operator, or the validator quorum. */
+  readonly pauseReason: PauseReason | null;
+  /** Adaptations the governor has made so far. */
+  readonly adaptations: number;
+  /** Live coupling per ring (phase 13). */
+  readonly couplings: readonly number[];
   readonly recovered: Recovery | null;
   readonly incarnation: number;
 }
@@ -38,6 +54,8 @@ export type PhaseMsg =
   | { readonly type: 'checkpoint'; readonly replyTo: ReplyTo<{ epoch: number; tick: number; stateHash: string }> }
   | { readonly type: 'status'; readonly replyTo: ReplyTo<RunStatus> }
   | { readonly type: 'drain'; readonly replyTo: ReplyTo<RunStatus> }
+  /** From the host: whether the validator quorum can be reached. */
+  | { readonly type: 'quorum'; readonly available: boolean }
   | { readonly type: 'fault' };
 
 interface PhaseState {
@@ -67,6 +85,10 @@ function status(engine: RunEngine, incarnation: number): RunStatus {
     backend: engine.spec.backend,
     executor: engine.executor,
     lastDecision: engine.lastDecision,
+    lastAction: engine.lastAction,
+    pauseReason: engine.pauseReason,
+    adaptations: engine.governor.adaptations,
+    couplings: engine.couplings,
     recovered: engine.recovered,
     incarnation,
   };
@@ -101,14 +123,14 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
           return { ...state, engine };
         }
         case 'command': {
-          if (engine.finished || engine.state === 'cancelled') {
+          if (engine.finished || engine.state === 'cancelled' || (engine.state === 'halted' && msg.command !== 'cancel')) {
             msg.replyTo.fail(new QallowError('BAD_USAGE', `run ${engine.spec.run} is ${engine.state}; it takes no more commands`, { run: engine.spec.run }));
             return { ...state, engine };
           }
-          const wasRunning = engine.state === 'running';
+          const wasRunning = engine.isRunning();
           await engine.command(msg.command);
           ctx.log.info({ run: engine.spec.run, command: msg.command, tick: engine.tick }, 'admin command');
-          if (!wasRunning && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
+          if (!wasRunning && engine.isRunning()) ctx.self.tryTell({ type: 'advance' });
           msg.replyTo.reply(status(engine, ctx.incarnation));
           init.onStatus?.(status(engine, ctx.incarnation));
           return { ...state, engine };
@@ -125,6 +147,13 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
           // Handled after any epoch in progress: the last one is already checkpointed.
           msg.replyTo.reply(status(engine, ctx.incarnation));
           return { engine, draining: true };
+        case 'quorum': {
+          const wasRunning = engine.isRunning();
+          await engine.quorum(msg.available);
+          if (!wasRunning && engine.isRunning() && !state.draining && !engine.finished) ctx.self.tryTell({ type: 'advance' });
+          init.onStatus?.(status(engine, ctx.incarnation));
+          return { ...state, engine };
+        }
         case 'fault':
           throw new QallowError('INTERNAL', `injected fault in run ${engine.spec.run}`, { run: engine.spec.run });
       }

@@ -350,6 +350,7 @@ export class Host {
         logger: this.c.logger.child({ component: 'run' }),
         csvPath: join(this.config.dataDir, 'runs', `${spec.run}.csv`),
         ethics: this.config.ethics,
+        governanceRule: this.config.governance,
       },
     );
     this.runs.set(spec.run, ref);
