@@ -25,7 +25,7 @@ import {
   type TransportInit,
   type TransportStats,
 } from './contract.js';
-import { DEFAULT_FRAME_LIMITS, WIRE_VERSION, badFrameKind, decodeFrames, encodeChecked, encodeEnvelope, isAddressText, type Envelope, type FrameLimits } from './envelope.js';
+import { DEFAULT_FRAME_LIMITS, badFrameKind, decodeFrames, isAddressText, type Envelope, type FrameLimits } from './envelope.js';
 import { isWireType, mayBeBroadcast, mayBeDirected, show } from './messages.js';
 import { PeerLink, type LinkLimits } from './peer-link.js';
 
@@ -254,9 +254,8 @@ export class TransportCore implements Transport {
       }
       throw new QallowError('BAD_ADDRESS', `message rejected: to ${JSON.stringify(message.to)} names node ${node}, but it is being sent to peer ${peer}`, { field: 'to', peer });
     }
-    link.assertWritable();
     const id = this.#nextId;
-    link.enqueue(encodeChecked(id, this.nodeId, message.to, message.type, message.body, this.#limits));
+    link.enqueue(id, this.nodeId, message.to, message.type, message.body, this.#limits);
     this.#nextId++;
     return id;
   }
@@ -286,9 +285,10 @@ export class TransportCore implements Transport {
         skipped.push({ peer, code: link.state === 'down' ? 'PEER_DOWN' : 'BACKPRESSURE' });
         continue;
       }
-      const env = { version: WIRE_VERSION, id: this.#nextId, from: this.nodeId, to: `qallow://${peer}/${message.actor}`, type: message.type, body: message.body } as Envelope;
+      const to = `${link.toPrefix}${message.actor}`;
+      if (!isAddressText(to)) throw new QallowError('BAD_ADDRESS', `broadcast rejected: ${show(to)} is not an address (too long?)`, { field: 'actor' });
       try {
-        link.enqueue(encodeEnvelope(env, this.#limits));
+        link.enqueue(this.#nextId, this.nodeId, to, message.type, message.body, this.#limits);
       } catch (e) {
         // Full by bytes though not by count: skipped like any full queue. Bad bodies still throw.
         if (!isQallowError(e, 'BACKPRESSURE')) throw e;

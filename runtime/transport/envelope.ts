@@ -6,7 +6,7 @@
  * so the layout is fixed, the version comes first (a later version may
  * change everything after it) and no key names are repeated per message.
  * Plain MessagePack only: no msgpackr records or shared structures, so every
- * frame decodes on its own.
+ * frame decodes on its own (any MessagePack library reads it).
  *
  * A frame is either one envelope or a batch: an array of 1..`maxBatch`
  * envelopes from one sender, which is how the transport gets many small
@@ -14,18 +14,26 @@
  * (the integer version vs. an envelope array). A batch is accepted or
  * rejected as a whole: a correct sender never mixes in a bad envelope.
  *
+ * Encoding: `BatchWriter` writes each envelope, when it is sent, straight
+ * into the batch frame being built for its peer (5 bytes are kept in front
+ * for the batch header, written when the frame leaves), so a batch costs
+ * no copy per envelope and the bytes are fixed at `send` time. The writer
+ * is this module's own: it writes exactly what the body rules
+ * (messages.ts) accepted, refuses anything else, and writes nothing that
+ * the reader would refuse.
+ *
  * Decode means validate. `decodeFrame`/`decodeFrames` either return fully
  * checked envelopes or throw QallowError BAD_FRAME with `details.field`
  * naming what was wrong (`frame`, `version`, `id`, `from`, `to`, `type`,
  * `body.payload.x[2]`, prefixed by `envelopes[i].` inside a batch) and
  * `details.reason`: `oversized` | `truncated` | `malformed` | `too-deep` |
- * `version` | `unknown-type` | `invalid`. Nothing else is ever thrown.
+ * `trailing` | `version` | `unknown-type` | `invalid`. Nothing else is ever
+ * thrown. The bytes are read by scan.ts (structure checked while reading).
  */
-import { Packr } from 'msgpackr';
 import { isNodeId, parseAddress, type NodeId } from '../actors/address.js';
 import { QallowError } from '../errors.js';
 import { checkBody, isWireType, show, type BodyRules, type Reject, type WireBodies, type WireType } from './messages.js';
-import { ScanError, scanMsgpack } from './scan.js';
+import { ScanError, readMsgpack } from './scan.js';
 
 export const WIRE_VERSION = 1;
 
@@ -63,10 +71,6 @@ export function badFrameKind(e: QallowError): BadFrameKind {
   const reason = e.details['reason'];
   return reason === 'oversized' ? 'oversized' : reason === 'unknown-type' ? 'unknownType' : 'malformed';
 }
-
-// Plain MessagePack: no records, maps as plain objects, 64-bit integers as numbers
-// (integer fields are then checked to be safe integers).
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false, structuredClone: false, int64AsType: 'number' });
 
 function badFrame(field: string, message: string, reason = 'invalid'): QallowError {
   return new QallowError('BAD_FRAME', `frame rejected: ${field} ${message}`, { field, reason });
@@ -140,27 +144,339 @@ function checkEnvelope(v: unknown, rules: BodyRules, reject: Reject, seen: Seen)
   return { version: WIRE_VERSION, id, from, to, type, body: checkBody(type as WireType, v[5], 'body', rules, reject) } as Envelope;
 }
 
-const packMessage = (id: number, from: string, to: string, type: WireType, body: unknown, limits: FrameLimits): Uint8Array => {
-  const checked = checkBody(type, body, 'body', { maxDepth: limits.maxDepth, copyBytes: false }, badParameter);
-  const bytes = packr.pack([WIRE_VERSION, id, from, to, type, checked]) as Uint8Array;
-  if (bytes.byteLength > limits.maxFrameBytes) {
-    throw new QallowError('BAD_PARAMETER', `message rejected: it encodes to ${bytes.byteLength} bytes, more than the ${limits.maxFrameBytes}-byte frame limit; send large data in parts`, {
-      field: 'body',
-      reason: 'oversized',
-      bytes: bytes.byteLength,
-    });
+// ------------------------------------------------------------------ writing
+
+/** Bytes kept in front of a batch for its MessagePack array header (array 32 at most). */
+const HEAD = 5;
+
+// Writer state: encoding is synchronous, so the writer being filled lends its buffer to these
+// module variables for one envelope and takes it back after (faster than fields on every byte).
+let wbuf: Buffer = Buffer.alloc(0);
+let wpos = 0;
+/** Where the envelope being written starts, and how large it may grow (oversized check while growing). */
+let wstart = 0;
+let wmax = 0;
+let wdepth = 0;
+let writing = false;
+
+function oversized(bytes: number, max: number): QallowError {
+  return new QallowError('BAD_PARAMETER', `message rejected: it encodes to ${bytes} bytes, more than the ${max}-byte frame limit; send large data in parts`, {
+    field: 'body',
+    reason: 'oversized',
+    bytes,
+  });
+}
+
+// The body rules ran before writing; a value they would refuse can only come from a getter or a
+// handler that changed the message while it was being written.
+function changed(what: string): QallowError {
+  return badParameter('body', `changed while it was being encoded (${what}); send plain data that stays put`);
+}
+
+function ensure(n: number): void {
+  if (wpos + n <= wbuf.length) return;
+  const want = wpos + n;
+  // Stop before allocating for a message that will be refused anyway.
+  if (want - wstart > wmax + 16) throw oversized(want - wstart, wmax);
+  const next = Buffer.allocUnsafe(Math.max(want, wbuf.length * 2, 256));
+  wbuf.copy(next, 0, 0, wpos);
+  wbuf = next;
+}
+
+function writeString(s: string): void {
+  const n = s.length;
+  if (n < 256) {
+    // ASCII fast path: one byte per character, the header known up front.
+    const head = n < 32 ? 1 : 2;
+    ensure(head + n);
+    let p = wpos + head;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      wbuf[p++] = c;
+    }
+    if (i === n) {
+      if (head === 1) wbuf[wpos] = 0xa0 | n;
+      else {
+        wbuf[wpos] = 0xd9;
+        wbuf[wpos + 1] = n;
+      }
+      wpos = p;
+      return;
+    }
   }
-  return bytes;
-};
+  const len = Buffer.byteLength(s, 'utf8');
+  if (len < 32) {
+    ensure(1 + len);
+    wbuf[wpos++] = 0xa0 | len;
+  } else if (len < 0x100) {
+    ensure(2 + len);
+    wbuf[wpos++] = 0xd9;
+    wbuf[wpos++] = len;
+  } else if (len < 0x10000) {
+    ensure(3 + len);
+    wbuf[wpos++] = 0xda;
+    wbuf.writeUInt16BE(len, wpos);
+    wpos += 2;
+  } else {
+    ensure(5 + len);
+    wbuf[wpos++] = 0xdb;
+    wbuf.writeUInt32BE(len, wpos);
+    wpos += 4;
+  }
+  wpos += wbuf.write(s, wpos, len, 'utf8');
+}
+
+function writeNumber(v: number): void {
+  ensure(9);
+  if (Number.isInteger(v) && v >= -0x20_0000_0000_0000 && v <= 0x20_0000_0000_0000) {
+    if (v >= 0) {
+      if (v < 0x80) wbuf[wpos++] = v;
+      else if (v < 0x100) {
+        wbuf[wpos++] = 0xcc;
+        wbuf[wpos++] = v;
+      } else if (v < 0x10000) {
+        wbuf[wpos++] = 0xcd;
+        wbuf[wpos++] = v >>> 8;
+        wbuf[wpos++] = v & 0xff;
+      } else if (v < 0x1_0000_0000) {
+        wbuf[wpos++] = 0xce;
+        wbuf.writeUInt32BE(v, wpos);
+        wpos += 4;
+      } else {
+        wbuf[wpos++] = 0xcf;
+        wbuf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), wpos);
+        wbuf.writeUInt32BE(v >>> 0, wpos + 4);
+        wpos += 8;
+      }
+      return;
+    }
+    if (v >= -0x20) wbuf[wpos++] = v & 0xff;
+    else if (v >= -0x80) {
+      wbuf[wpos++] = 0xd0;
+      wbuf[wpos++] = v & 0xff;
+    } else if (v >= -0x8000) {
+      wbuf[wpos++] = 0xd1;
+      wbuf.writeInt16BE(v, wpos);
+      wpos += 2;
+    } else if (v >= -0x8000_0000) {
+      wbuf[wpos++] = 0xd2;
+      wbuf.writeInt32BE(v, wpos);
+      wpos += 4;
+    } else {
+      wbuf[wpos++] = 0xd3;
+      wbuf.writeInt32BE(Math.floor(v / 0x1_0000_0000), wpos);
+      wbuf.writeUInt32BE(v >>> 0, wpos + 4);
+      wpos += 8;
+    }
+    return;
+  }
+  wbuf[wpos++] = 0xcb;
+  wbuf.writeDoubleBE(v, wpos);
+  wpos += 8;
+}
+
+function writeBytes(v: Uint8Array): void {
+  const n = v.byteLength;
+  if (n < 0x100) {
+    ensure(2 + n);
+    wbuf[wpos++] = 0xc4;
+    wbuf[wpos++] = n;
+  } else if (n < 0x10000) {
+    ensure(3 + n);
+    wbuf[wpos++] = 0xc5;
+    wbuf.writeUInt16BE(n, wpos);
+    wpos += 2;
+  } else {
+    ensure(5 + n);
+    wbuf[wpos++] = 0xc6;
+    wbuf.writeUInt32BE(n, wpos);
+    wpos += 4;
+  }
+  wbuf.set(v, wpos);
+  wpos += n;
+}
+
+function writeContainerHead(n: number, fix: number, x16: number): void {
+  ensure(5);
+  if (n < 16) wbuf[wpos++] = fix | n;
+  else if (n < 0x10000) {
+    wbuf[wpos++] = x16;
+    wbuf[wpos++] = n >>> 8;
+    wbuf[wpos++] = n & 0xff;
+  } else {
+    wbuf[wpos++] = x16 + 1;
+    wbuf.writeUInt32BE(n, wpos);
+    wpos += 4;
+  }
+}
+
+function writeValue(v: unknown, depth: number): void {
+  switch (typeof v) {
+    case 'string':
+      writeString(v);
+      return;
+    case 'number':
+      writeNumber(v);
+      return;
+    case 'boolean':
+      ensure(1);
+      wbuf[wpos++] = v ? 0xc3 : 0xc2;
+      return;
+    case 'object': {
+      if (v === null) {
+        ensure(1);
+        wbuf[wpos++] = 0xc0;
+        return;
+      }
+      if (v instanceof Uint8Array) {
+        writeBytes(v);
+        return;
+      }
+      if (depth > wdepth) throw changed('nesting past the limit');
+      if (Array.isArray(v)) {
+        const n = v.length;
+        writeContainerHead(n, 0x90, 0xdc);
+        for (let i = 0; i < n; i++) writeValue(v[i], depth + 1);
+        return;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) throw changed('not a plain object');
+      const o = v as Record<string, unknown>;
+      let n = 0;
+      for (const k in o) if (Object.hasOwn(o, k)) n++;
+      writeContainerHead(n, 0x80, 0xde);
+      let written = 0;
+      for (const k in o) {
+        if (!Object.hasOwn(o, k)) continue;
+        if (k === '__proto__') throw changed('a __proto__ key');
+        writeString(k);
+        writeValue(o[k], depth + 1);
+        written++;
+      }
+      if (written !== n) throw changed('keys added or removed');
+      return;
+    }
+    default:
+      throw changed(`a ${typeof v}`);
+  }
+}
 
 /**
- * Encode a message whose header the caller has already checked (`from` a
- * node id, `to` an address, `type` a wire type, `id` ≥ 0); the body is
- * checked here. For the transport's send path.
+ * The batch frame being built for one peer: envelopes are written into it
+ * as they are sent; `finish` adds the batch header (none for a single
+ * envelope, which is its own frame) and hands out the bytes, after which
+ * the writer is done. The buffer grows by doubling, so it holds at most
+ * about twice its envelopes' bytes.
  */
-export function encodeChecked(id: number, from: NodeId, to: string, type: WireType, body: unknown, limits: FrameLimits): Uint8Array {
-  return packMessage(id, from, to, type, body, limits);
+export class BatchWriter {
+  #buf: Buffer;
+  #pos = HEAD;
+  #count = 0;
+  #done = false;
+
+  constructor(capacity = 256) {
+    this.#buf = Buffer.allocUnsafe(Math.max(HEAD + 16, capacity));
+  }
+
+  /** Envelopes in the batch. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Bytes of its envelopes (the header is not counted). */
+  get bytes(): number {
+    return this.#pos - HEAD;
+  }
+
+  /**
+   * Check the body (messages.ts rules) and write the envelope
+   * `[1, id, from, to, type, body]`; returns its size in bytes. The header
+   * fields must be checked by the caller (`from` a node id, `to` an
+   * address, `type` a wire type, `id` ≥ 0). A bad body throws
+   * BAD_PARAMETER naming the field; an envelope above `maxFrameBytes`
+   * throws BAD_PARAMETER with `details.reason: 'oversized'`. A throw
+   * leaves the batch as it was.
+   */
+  append(id: number, from: NodeId, to: string, type: WireType, body: unknown, limits: FrameLimits): number {
+    if (this.#done) throw new QallowError('BAD_USAGE', 'batch writer: append after finish');
+    if (writing) throw changed('a message was sent from inside a getter of another');
+    const checked = checkBody(type, body, 'body', { maxDepth: limits.maxDepth, copyBytes: false }, badParameter);
+    writing = true;
+    wbuf = this.#buf;
+    wpos = wstart = this.#pos;
+    wmax = limits.maxFrameBytes;
+    // batch > envelope > body > payload (depth 1 in the body rules) ...
+    wdepth = limits.maxDepth + 2;
+    try {
+      ensure(2);
+      wbuf[wpos++] = 0x96;
+      wbuf[wpos++] = WIRE_VERSION;
+      writeNumber(id);
+      writeString(from);
+      writeString(to);
+      writeString(type);
+      writeValue(checked, 1);
+      const size = wpos - wstart;
+      if (size > limits.maxFrameBytes) throw oversized(size, limits.maxFrameBytes);
+      this.#pos = wpos;
+      this.#count++;
+      return size;
+    } finally {
+      // The buffer may have grown; keep it either way (bytes past #pos are not part of the batch).
+      this.#buf = wbuf;
+      wbuf = EMPTY_BUFFER;
+      writing = false;
+    }
+  }
+
+  /** Append an envelope encoded by another writer (`take` of the last one). */
+  appendEncoded(envelope: Uint8Array): void {
+    if (this.#done) throw new QallowError('BAD_USAGE', 'batch writer: append after finish');
+    const n = envelope.byteLength;
+    if (this.#pos + n > this.#buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.#pos + n, this.#buf.length * 2));
+      this.#buf.copy(next, 0, 0, this.#pos);
+      this.#buf = next;
+    }
+    this.#buf.set(envelope, this.#pos);
+    this.#pos += n;
+    this.#count++;
+  }
+
+  /** Take back the last envelope appended, `size` bytes long; returns a copy of its bytes. */
+  removeLast(size: number): Uint8Array {
+    if (this.#count === 0 || size > this.#pos - HEAD) throw new QallowError('BAD_USAGE', 'batch writer: nothing of that size to remove');
+    const bytes = new Uint8Array(size);
+    bytes.set(this.#buf.subarray(this.#pos - size, this.#pos));
+    this.#pos -= size;
+    this.#count--;
+    return bytes;
+  }
+
+  /** The frame: the envelope alone, or the batch header and the envelopes. The writer is done. */
+  finish(): Uint8Array {
+    if (this.#count === 0) throw badParameter('parts', 'must hold at least one envelope');
+    this.#done = true;
+    const n = this.#count;
+    if (n === 1) return this.#buf.subarray(HEAD, this.#pos);
+    const head = batchHeaderBytes(n);
+    const at = HEAD - head;
+    const b = this.#buf;
+    if (head === 1) b[at] = 0x90 | n;
+    else if (head === 3) {
+      b[at] = 0xdc;
+      b.writeUInt16BE(n, at + 1);
+    } else {
+      b[at] = 0xdd;
+      b.writeUInt32BE(n, at + 1);
+    }
+    return b.subarray(at, this.#pos);
+  }
 }
+
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
  * Check an envelope built by this host and encode it as a one-envelope
@@ -173,7 +489,9 @@ export function encodeEnvelope(env: Envelope, limits: FrameLimits = DEFAULT_FRAM
   if (!isNodeIdText(env.from)) throw badParameter('from', `must be a node id (got ${show(env.from)})`);
   if (!isAddressText(env.to)) throw badParameter('to', `must be an address qallow://NODE/ACTOR (got ${show(env.to)})`);
   if (!isWireType(env.type)) throw badParameter('type', `is not a known message type (got ${show(env.type)})`);
-  return packMessage(env.id, env.from, env.to, env.type, env.body, limits);
+  const w = new BatchWriter();
+  w.append(env.id, env.from, env.to, env.type, env.body, limits);
+  return w.finish();
 }
 
 /** Bytes of the MessagePack array header for `n` items. */
@@ -182,53 +500,33 @@ export function batchHeaderBytes(n: number): number {
 }
 
 /**
- * One batch frame from envelopes encoded by `encodeEnvelope` (one sender,
- * in order). A single envelope is its own frame: no header, no copy.
+ * One batch frame from one-envelope frames made by `encodeEnvelope` (one
+ * sender, in order). A single envelope is its own frame: no header, no
+ * copy. (The transport builds batches with `BatchWriter`; this is for
+ * tools and tests.)
  */
 export function encodeBatch(parts: readonly Uint8Array[]): Uint8Array {
   const n = parts.length;
   if (n === 1) return parts[0]!;
   if (n === 0) throw badParameter('parts', 'must hold at least one envelope');
-  const head = batchHeaderBytes(n);
-  let total = head;
+  let total = 0;
   for (const p of parts) total += p.byteLength;
-  const out = Buffer.allocUnsafe(total);
-  if (head === 1) out[0] = 0x90 | n;
-  else if (head === 3) {
-    out[0] = 0xdc;
-    out.writeUInt16BE(n, 1);
-  } else {
-    out[0] = 0xdd;
-    out.writeUInt32BE(n, 1);
-  }
-  let at = head;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  const w = new BatchWriter(HEAD + total);
+  for (const p of parts) w.appendEncoded(p);
+  return w.finish();
 }
 
-function unpackChecked(bytes: Uint8Array, limits: FrameLimits): { value: unknown; hasBytes: boolean; topArrayLength: number } {
+function readChecked(bytes: Uint8Array, limits: FrameLimits): { value: unknown; topArrayLength: number } {
   if (!(bytes instanceof Uint8Array)) throw badFrame('frame', `must be bytes (got ${show(bytes)})`, 'malformed');
   if (bytes.byteLength > limits.maxFrameBytes) throw badFrame('frame', `is ${bytes.byteLength} bytes, more than the ${limits.maxFrameBytes}-byte limit`, 'oversized');
   if (bytes.byteLength === 0) throw badFrame('frame', 'is empty', 'truncated');
-  let scan;
   try {
     // batch array > envelope array > body map > payload (depth 1) ...
-    scan = scanMsgpack(bytes, limits.maxDepth + 3);
+    return readMsgpack(bytes, limits.maxDepth + 3);
   } catch (e) {
     if (e instanceof ScanError) throw badFrame('frame', `is not valid MessagePack: ${e.message}`, e.reason);
     throw e;
   }
-  let value: unknown;
-  try {
-    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    value = packr.unpack(buf);
-  } catch (e) {
-    throw badFrame('frame', `is not valid MessagePack: ${e instanceof Error ? e.message : String(e)}`, 'malformed');
-  }
-  return { value, ...scan };
 }
 
 // Decoding is synchronous, so one Reject and one record of the envelope being checked serve every call.
@@ -248,16 +546,17 @@ function resetSeen(): Seen {
 
 /** Decode and validate a one-envelope frame. */
 export function decodeFrame(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): Envelope {
-  const { value, hasBytes } = unpackChecked(bytes, limits);
+  const { value } = readChecked(bytes, limits);
   if (Array.isArray(value) && Array.isArray(value[0])) throw badFrame('frame', `is a batch of ${value.length} envelopes; decodeFrames reads batches`, 'malformed');
   decodingIndex = -1;
-  return checkEnvelope(value, { maxDepth: limits.maxDepth, copyBytes: hasBytes }, decodeReject, resetSeen());
+  return checkEnvelope(value, { maxDepth: limits.maxDepth, copyBytes: false }, decodeReject, resetSeen());
 }
 
 /** Decode and validate a frame that is one envelope or a batch; returns its envelopes in order. */
 export function decodeFrames(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): Envelope[] {
-  const { value, hasBytes, topArrayLength } = unpackChecked(bytes, limits);
-  const rules: BodyRules = { maxDepth: limits.maxDepth, copyBytes: hasBytes };
+  const { value, topArrayLength } = readChecked(bytes, limits);
+  // The reader copied byte strings out of the frame already.
+  const rules: BodyRules = { maxDepth: limits.maxDepth, copyBytes: false };
   const memo = resetSeen();
   decodingIndex = -1;
   if (!Array.isArray(value) || !Array.isArray(value[0])) return [checkEnvelope(value, rules, decodeReject, memo)];

@@ -4,6 +4,12 @@
  * (`connecting` → `up` → `connecting` ... → `down`) and the waiters of
  * `whenWritable`.
  *
+ * The queue is a list of batch frames under construction (envelope.ts
+ * `BatchWriter`): `enqueue` writes the envelope straight into the last one
+ * (a new one once it holds `maxBatch` envelopes or `maxBatchBytes`), so the
+ * bytes are fixed when `send` returns and a batch leaves without being
+ * copied. The bounds count envelopes and their bytes, as before.
+ *
  * The pump runs only while the link is `up`, with one frame in flight at
  * a time. The first send starts it at once; it takes everything queued (up
  * to `maxBatch` envelopes and `maxBatchBytes`), makes one frame, awaits the
@@ -14,7 +20,8 @@
 import type { NodeId } from '../actors/address.js';
 import { QallowError } from '../errors.js';
 import type { PeerSpec, PeerState, PeerStatus } from './contract.js';
-import { batchHeaderBytes, encodeBatch } from './envelope.js';
+import { BatchWriter, batchHeaderBytes, type FrameLimits } from './envelope.js';
+import type { WireType } from './messages.js';
 
 export interface LinkLimits {
   readonly maxQueued: number;
@@ -40,9 +47,12 @@ interface Waiter {
 
 export class PeerLink {
   #state: PeerState = 'connecting';
-  #queue: Uint8Array[] = [];
-  #head = 0;
+  /** Batches in order; the last one takes new envelopes while it has room. */
+  #batches: BatchWriter[] = [];
+  #queued = 0;
   #bytes = 0;
+  /** Capacity for the next batch: the size of the last frame, so a steady load rarely grows one. */
+  #capacity = 256;
   #pumping = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
@@ -63,7 +73,7 @@ export class PeerLink {
   }
 
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queued;
   }
 
   status(): PeerStatus {
@@ -72,12 +82,6 @@ export class PeerLink {
 
   /** `qallow://PEER/`: every address sent to this peer starts with it. */
   readonly toPrefix: string;
-
-  /** Throws PEER_DOWN or BACKPRESSURE if a small envelope could not be queued now (checked before encoding). */
-  assertWritable(): void {
-    if (this.#closed || this.#state === 'down') throw this.#downError();
-    if (this.queued >= this.limits.maxQueued) this.#full();
-  }
 
   #full(): never {
     const n = this.queued;
@@ -88,13 +92,35 @@ export class PeerLink {
     );
   }
 
-  /** Throws PEER_DOWN or BACKPRESSURE, else queues the encoded envelope. */
-  enqueue(bytes: Uint8Array): void {
+  /**
+   * Encode the envelope `[1, id, from, to, type, body]` into the queue
+   * (header fields checked by the caller, the body checked here). Throws
+   * PEER_DOWN, BACKPRESSURE or the encoder's BAD_PARAMETER, and then
+   * nothing was queued.
+   */
+  enqueue(id: number, from: NodeId, to: string, type: WireType, body: unknown, frameLimits: FrameLimits): void {
     if (this.#closed || this.#state === 'down') throw this.#downError();
-    const n = this.queued;
-    if (n >= this.limits.maxQueued || (n > 0 && this.#bytes + bytes.byteLength > this.limits.maxQueuedBytes)) this.#full();
-    this.#queue.push(bytes);
-    this.#bytes += bytes.byteLength;
+    const n = this.#queued;
+    if (n >= this.limits.maxQueued) this.#full();
+    const batches = this.#batches;
+    let w = batches.length > 0 ? batches[batches.length - 1]! : undefined;
+    if (w !== undefined && w.count >= this.limits.maxBatch) w = undefined;
+    const fresh = w === undefined;
+    w ??= new BatchWriter(this.#capacity);
+    const size = w.append(id, from, to, type, body, frameLimits);
+    if (n > 0 && this.#bytes + size > this.limits.maxQueuedBytes) {
+      w.removeLast(size);
+      this.#full();
+    }
+    if (fresh) batches.push(w);
+    else if (w.bytes > this.limits.maxBatchBytes - batchHeaderBytes(this.limits.maxBatch)) {
+      // Past the batch's byte budget: this envelope starts the next batch.
+      const next = new BatchWriter(this.#capacity);
+      next.appendEncoded(w.removeLast(size));
+      batches.push(next);
+    }
+    this.#queued = n + 1;
+    this.#bytes += size;
     this.#schedule();
   }
 
@@ -111,7 +137,7 @@ export class PeerLink {
 
   /** Resolves when the queue is empty and no frame is in flight. */
   drained(): Promise<void> {
-    if (this.queued === 0 && !this.#pumping) return Promise.resolve();
+    if (this.#queued === 0 && !this.#pumping) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -170,9 +196,9 @@ export class PeerLink {
   }
 
   #dropQueue(why: 'peerDown' | 'stopped'): void {
-    const n = this.queued;
-    this.#queue = [];
-    this.#head = 0;
+    const n = this.#queued;
+    this.#batches = [];
+    this.#queued = 0;
     this.#bytes = 0;
     if (n > 0) this.hooks.dropped(this.spec.id, n, why);
     this.#settleIdle();
@@ -200,28 +226,13 @@ export class PeerLink {
   }
 
   #take(): { frame: Uint8Array; count: number } {
-    const q = this.#queue;
-    const max = this.limits.maxBatch;
-    let i = this.#head;
-    let bytes = 0;
-    const budget = this.limits.maxBatchBytes - batchHeaderBytes(max);
-    while (i < q.length && i - this.#head < max) {
-      const len = q[i]!.byteLength;
-      if (i > this.#head && bytes + len > budget) break;
-      bytes += len;
-      i++;
-    }
-    const parts = q.slice(this.#head, i);
-    this.#head = i;
-    this.#bytes -= bytes;
-    if (this.#head === q.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 4096 && this.#head * 2 > q.length) {
-      this.#queue = q.slice(this.#head);
-      this.#head = 0;
-    }
-    return { frame: encodeBatch(parts), count: parts.length };
+    const w = this.#batches.shift()!;
+    const count = w.count;
+    this.#queued -= count;
+    this.#bytes -= w.bytes;
+    const frame = w.finish();
+    this.#capacity = Math.min(Math.max(256, frame.byteLength + 64), this.limits.maxBatchBytes + 8);
+    return { frame, count };
   }
 
   #wake(): void {
