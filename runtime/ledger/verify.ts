@@ -88,12 +88,17 @@ function failedReport(source: string, set: ValidatorSet | undefined, problem: Ve
   return { ok: false, source, entries: 0, validators: { ids: set ? [...set.validators.keys()] : [], quorum: set?.quorum ?? 0 }, heads: [], problem };
 }
 
-/** `ledger verify --data DIR [--validators PATH]`. */
-export async function verifyLedgerData(dataDir: string, given?: ValidatorSet): Promise<VerifyReport> {
+/** IO_ERROR unless `dataDir` holds an LMDB environment (so offline tools never create one). */
+export async function assertDataDir(dataDir: string): Promise<void> {
   const path = lmdbPath(dataDir);
   if (!(await stat(path).then((s) => s.isDirectory(), () => false))) {
     throw new QallowError('IO_ERROR', `${dataDir} has no LMDB environment (${path}); is it a qallow data directory?`, { dataDir });
   }
+}
+
+/** `ledger verify --data DIR [--validators PATH]`. */
+export async function verifyLedgerData(dataDir: string, given?: ValidatorSet): Promise<VerifyReport> {
+  await assertDataDir(dataDir);
   const store = createLmdbStore({ dataDir });
   await store.start();
   const ledger = createLmdbLedgerStore({}, { store });

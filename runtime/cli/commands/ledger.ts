@@ -16,7 +16,7 @@ import { QallowError } from '../../errors.js';
 import { writeExport } from '../../ledger/export.js';
 import { createLmdbLedgerStore } from '../../ledger/lmdb-store.js';
 import { readValidatorSet } from '../../ledger/validators.js';
-import { verifyExportFile, verifyLedgerData, type VerifyReport } from '../../ledger/verify.js';
+import { assertDataDir, verifyExportFile, verifyLedgerData, type VerifyReport } from '../../ledger/verify.js';
 import { createLmdbStore } from '../../store/lmdb.js';
 import { writeLine, type CliIO } from '../io.js';
 
@@ -75,6 +75,7 @@ export function ledgerCommand(io: CliIO): Command {
       .option('--out <file>', 'write here instead of standard output')
       .option('--json', 'print the summary as JSON')
       .action(async (o) => {
+        await assertDataDir(o.data);
         const store = createLmdbStore({ dataDir: o.data });
         await store.start();
         const ledger = createLmdbLedgerStore({}, { store });
