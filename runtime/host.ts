@@ -23,6 +23,12 @@ import { AdminVerifier } from './admin/verifier.js';
 import { generateCurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
 import { ClusterService } from './cluster/service.js';
+import { GovernanceService } from './governance/service.js';
+import type { EntryDraft } from './governance/events.js';
+import { ValidatorSet } from './ledger/validators.js';
+import { ZERO_HASH } from './ledger/entry.js';
+import { nodeId as nodeIdOf } from './actors/address.js';
+import type { LmdbStore } from './store/lmdb.js';
 import { MAX_PULSE_RUNS } from './transport/messages.js';
 import { spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
@@ -32,7 +38,9 @@ import { phase12Params, phase13Params, type PhaseParams } from '../kernels/param
 import { ComputePool } from '../kernels/pool.js';
 import { resolveBackend } from '../kernels/select.js';
 import { createActorSystem, spawn, spawnSupervisor, type ActorRef, type ActorSystem } from './actors/index.js';
-import { QallowError } from './errors.js';
+import { QallowError, isQallowError } from './errors.js';
+
+const NO_FIGURES = { minTotal: 0, maxEntropy: 0, passed: 0, lanes: 0 } as const;
 import type { Logger } from './logger.js';
 import { createLmdbStore } from './store/lmdb.js';
 import { HostCollector, MetricsServer, Readiness, type LedgerMetricsSource } from './metrics/index.js';
@@ -78,6 +86,8 @@ export class Host {
   private admin: AdminEndpoint | undefined;
   endpoint: HostEndpoint | undefined;
   private runCounter = 0;
+  private adminCounter = 0;
+  private governance: GovernanceService | undefined;
   private cluster: ClusterService | undefined;
   private paceMark = { at: Date.now(), tick: 0, cycleMs: 0 };
   private metricsServer: MetricsServer | undefined;
@@ -182,6 +192,61 @@ export class Host {
     await this.metricsServer.start();
   }
 
+  /**
+   * The validator and ledger actors (runtime/governance): every cluster
+   * member (this host and its configured peers) is a validator; phase actors
+   * record their governance events through the ledger; a lost quorum pauses
+   * runs at their next epoch boundary and its return resumes them (SPEC §3).
+   */
+  private async startGovernance(): Promise<void> {
+    const cfg = this.config;
+    const cluster = this.cluster!;
+    const own = await readNodeKeys(cfg.cluster!.identityDir);
+    const validators = ValidatorSet.of([{ nodeId: nodeIdOf(cfg.node.id), publicKey: own.ed25519.publicKey }, ...cluster.members]);
+    this.governance = new GovernanceService(
+      { node: nodeIdOf(cfg.node.id), secretKey: own.ed25519.secretKey, validators, ethics: cfg.ethics, adaptationFactor: cfg.governance.adaptationFactor },
+      {
+        store: this.store as LmdbStore,
+        system: this.system!,
+        root: this.system!.root,
+        logger: this.c.logger,
+        peerUp: (n) => cluster.peerStatus(n) === 'up',
+        onQuorum: (available) => {
+          for (const ref of this.runs.values()) ref.tryTell({ type: 'quorum', available });
+        },
+      },
+    );
+    await this.governance.start();
+    this.ledgerMetrics = {
+      heights: () => this.governance?.lastHeads() ?? {},
+      commitLatencyMs: () => this.governance?.ledgerStats()?.commitLatencyMs ?? undefined,
+    };
+    // Supervision decisions are governance actions too (SPEC §6 entry kinds).
+    this.system!.events.on((e) => {
+      if (e.type !== 'actor-restarted' && e.type !== 'escalated') return;
+      const actor = e.type === 'actor-restarted' ? e.actor : e.child;
+      const restarts = e.type === 'actor-restarted' ? e.incarnation : 0;
+      this.recordAction({
+        kind: 'supervision',
+        run: '',
+        epoch: 0,
+        tick: 0,
+        stateHash: ZERO_HASH,
+        figures: NO_FIGURES,
+        decision: e.type === 'actor-restarted' ? 'restart' : 'escalate',
+        detail: { actor, action: e.type === 'actor-restarted' ? 'restart' : 'escalate', restarts, withinMs: cfg.supervision.withinSeconds * 1000 },
+        key: `supervision/${actor}/${e.type}/${restarts}/${Date.now()}`,
+      });
+    });
+  }
+
+  /** Record an admin or supervision action in the ledger without holding up the caller (it stays queued without a quorum). */
+  private recordAction(draft: EntryDraft): void {
+    this.governance?.record(draft).catch((e: unknown) => {
+      this.c.logger.info({ component: 'governance', kind: draft.kind, code: isQallowError(e) ? e.code : 'INTERNAL' }, 'action not yet in the ledger (it stays queued)');
+    });
+  }
+
   private async startAdmin(): Promise<void> {
     const cfg = this.config;
     // One CURVE identity for the admin endpoint and the cluster transport;
@@ -189,9 +254,15 @@ export class Host {
     const curve = cfg.cluster ? (await readNodeKeys(cfg.cluster.identityDir)).curve : generateCurveKeyPair();
     let clusterEndpoint: string | null = null;
     if (cfg.cluster) {
-      this.cluster = new ClusterService(cfg.cluster, cfg.node.id, curve, { logger: this.c.logger, pace: () => this.pace(), system: this.system });
+      this.cluster = new ClusterService(cfg.cluster, cfg.node.id, curve, {
+        logger: this.c.logger,
+        pace: () => this.pace(),
+        system: this.system,
+        onMembership: (peer, to) => this.governance?.membershipChanged(peer, to),
+      });
       clusterEndpoint = await this.cluster.start();
       this.readiness?.up('cluster');
+      await this.startGovernance();
     }
     const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
     const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
@@ -210,6 +281,21 @@ export class Host {
 
   /** Every accepted admin command lands here (the endpoint has verified it). */
   private async handleAdmin(cmd: AdminCommand): Promise<unknown> {
+    // State-changing commands are ledger entries; status queries are not governance actions.
+    if (cmd.type !== 'status' && cmd.type !== 'runs') {
+      const target = 'run' in cmd ? cmd.run : 'actor' in cmd ? cmd.actor : cmd.type === 'run' ? (cmd.id ?? '') : this.config.node.id;
+      this.recordAction({
+        kind: 'admin',
+        run: 'run' in cmd ? cmd.run : '',
+        epoch: 0,
+        tick: 0,
+        stateHash: ZERO_HASH,
+        figures: NO_FIGURES,
+        decision: 'accepted',
+        detail: { command: cmd.type, actorOrRun: target },
+        key: `admin/${cmd.type}/${target}/${Date.now()}/${this.adminCounter++}`,
+      });
+    }
     switch (cmd.type) {
       case 'status':
         return this.hostStatus();
@@ -279,6 +365,7 @@ export class Host {
     return {
       node: this.config.node.id,
       cluster: this.cluster?.status() ?? null,
+      governance: (await this.governance?.status()) ?? null,
       pid: process.pid,
       admin: this.endpoint?.admin ?? null,
       pool: this.pool?.stats() ?? null,
@@ -351,6 +438,7 @@ export class Host {
         csvPath: join(this.config.dataDir, 'runs', `${spec.run}.csv`),
         ethics: this.config.ethics,
         governanceRule: this.config.governance,
+        governance: this.governance,
       },
     );
     this.runs.set(spec.run, ref);
@@ -415,11 +503,13 @@ export class Host {
     const log = this.c.logger;
     this.readiness?.stopping();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
-    await this.cluster?.stop();
     await this.admin?.stop();
+    // Runs drain while the cluster is still up, so their last epoch's events can be certified.
     await Promise.allSettled(
       [...this.runs.values()].map((r) => r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000)),
     );
+    await this.governance?.stop();
+    await this.cluster?.stop();
     await this.system?.stop();
     await this.pool?.stop();
     await this.store?.stop();

@@ -14,6 +14,8 @@ import { k8sPeers } from '../../config/schema.js';
 import { nodeId as toNodeId, type NodeId } from '../actors/address.js';
 import type { CurveKeyPair } from '../identity/curve.js';
 import { readNodePublic } from '../identity/files.js';
+import type { Ed25519PublicKey } from '../identity/ed25519.js';
+import { QallowError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Envelope } from '../transport/envelope.js';
 import type { Transport } from '../transport/contract.js';
@@ -43,6 +45,8 @@ export interface ClusterComponents {
   readonly pace: () => { cycleMs: number; tick: number; runs: Record<string, number> };
   /** With it, `system.send`/`system.ask` reach actors on the peers (runtime/cluster/router.ts). */
   readonly system?: ActorSystem | undefined;
+  /** Told after each logged membership change. */
+  readonly onMembership?: ((peer: NodeId, to: string) => void) | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -61,6 +65,8 @@ export class ClusterService implements Pacer {
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
   private waiters: PaceWaiter[] = [];
+  /** The peers' ledger identities (node id, Ed25519 key), read from their node.json at start. */
+  readonly members: { nodeId: NodeId; publicKey: Ed25519PublicKey }[] = [];
   readonly incarnation = Date.now();
 
   constructor(
@@ -82,6 +88,10 @@ export class ClusterService implements Pacer {
     const peers = await Promise.all(
       specs.map(async (p) => {
         const id = await readNodePublic(p.identityFile);
+        if (id.nodeId !== p.id) {
+          throw new QallowError('CONFIG_INVALID', `peer ${p.id}'s identity file ${p.identityFile} is for node ${id.nodeId}; give each peer its own node.json`, { field: 'cluster.peers', file: p.identityFile });
+        }
+        this.members.push({ nodeId: toNodeId(p.id), publicKey: id.ed25519.publicKey });
         return { id: toNodeId(p.id), address: p.address, publicKey: id.curve.publicKey };
       }),
     );
@@ -104,7 +114,10 @@ export class ClusterService implements Pacer {
       { suspectPhi: this.cfg.suspectPhi, downPhi: this.cfg.downPhi, phi: { ...DEFAULT_PHI, firstIntervalMs: this.cfg.heartbeatMs } },
       this.now(),
     );
-    membership.on('change', (ch) => log.info({ component: 'membership', peer: ch.node, from: ch.from, to: ch.to, phi: Number(ch.phi.toFixed(2)) }, 'membership change'));
+    membership.on('change', (ch) => {
+      log.info({ component: 'membership', peer: ch.node, from: ch.from, to: ch.to, phi: Number(ch.phi.toFixed(2)) }, 'membership change');
+      this.c.onMembership?.(toNodeId(ch.node), ch.to);
+    });
     this.membership = membership;
     if (this.c.system) {
       this.router = new ClusterRouter({}, { system: this.c.system, transport, logger: log });

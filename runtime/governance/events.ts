@@ -1,0 +1,65 @@
+/**
+ * From what happened to what the ledger records: a governance event of a
+ * run (actors/governance-hook.ts), an accepted admin command or a
+ * supervision decision becomes an entry draft — a ledger entry without the
+ * chain fields (origin, seq, prevHash, timestamp) that the ledger fills in
+ * when it batches it.
+ *
+ * `eventKey` identifies an event for deduplication: a run's events are
+ * recorded at least once (a restarted run re-records the events of the
+ * checkpoint it recovers from), so the ledger enters an event whose key it
+ * already holds only once. Run events are keyed by kind, run and epoch;
+ * admin and supervision drafts carry their own unique key.
+ */
+import type { GovernanceEvent } from '../../actors/governance-hook.js';
+import type { DetailByKind, EntryKind, Figures, LedgerEntry } from '../ledger/entry.js';
+import { ZERO_HASH } from '../ledger/entry.js';
+
+export type EntryDraft = {
+  [K in EntryKind]: {
+    readonly kind: K;
+    readonly run: string;
+    readonly epoch: number;
+    readonly tick: number;
+    readonly stateHash: string;
+    readonly figures: Figures;
+    readonly decision: string;
+    readonly detail: DetailByKind[K];
+    /** Deduplication key; default kind/run/epoch. */
+    readonly key?: string;
+  };
+}[EntryKind];
+
+const NO_FIGURES: Figures = { minTotal: 0, maxEntropy: 0, passed: 0, lanes: 0 };
+
+export function isDraft(v: GovernanceEvent | EntryDraft): v is EntryDraft {
+  return 'detail' in v;
+}
+
+export function eventEntry(e: GovernanceEvent, ethics: { readonly threshold: number; readonly entropyMax: number }): EntryDraft {
+  switch (e.kind) {
+    case 'ethics_check':
+      return { kind: e.kind, run: e.run, epoch: e.epoch, tick: e.tick, stateHash: e.stateHash, figures: e.figures, decision: e.decision, detail: { threshold: ethics.threshold, entropyMax: ethics.entropyMax } };
+    case 'rollback':
+      return { kind: e.kind, run: e.run, epoch: e.epoch, tick: e.tick, stateHash: e.stateHash, figures: NO_FIGURES, decision: 'rollback', detail: { toEpoch: e.toEpoch, reason: e.reason } };
+    case 'adaptation':
+      return {
+        kind: e.kind,
+        run: e.run,
+        epoch: e.epoch,
+        tick: e.tick,
+        stateHash: ZERO_HASH,
+        figures: NO_FIGURES,
+        decision: 'adaptation',
+        detail: { rings: [...e.rings], fromCoupling: [...e.fromCouplings], toCoupling: [...e.toCouplings] },
+      };
+    case 'halt':
+      return { kind: e.kind, run: e.run, epoch: e.epoch, tick: e.tick, stateHash: ZERO_HASH, figures: NO_FIGURES, decision: 'halt', detail: { reason: e.reason } };
+  }
+}
+
+export function eventKey(d: EntryDraft | LedgerEntry): string {
+  if ('key' in d && d.key !== undefined) return d.key;
+  if (d.kind === 'admin' || d.kind === 'supervision') return 'seq' in d ? `${d.kind}#${d.seq}` : `${d.kind}/${d.run}/${d.epoch}/${d.tick}`;
+  return `${d.kind}/${d.run}/${d.epoch}`;
+}

@@ -1,0 +1,474 @@
+/**
+ * The ledger of one host (SPEC §6 "Ledger protocol": signed consistent
+ * broadcast). As an origin it turns governance events into entries of its
+ * own hash chain and gets them certified; as a replica it appends every
+ * other origin's certified entries and catches up on what it missed.
+ *
+ * Origin side, one round at a time:
+ *   1. events queue (`record`); when no round is in flight, everything queued
+ *      (up to MAX_BATCH_ENTRIES) becomes one batch: consecutive seqs, each
+ *      entry linking to the one before, a Merkle root over their hashes that
+ *      the origin signs once (runtime/ledger/batch.ts) — under load one
+ *      signature and one vote per validator cover hundreds of entries;
+ *   2. the batch is written durably (`governance-pending`) before anyone
+ *      sees it, so an origin that crashes mid-round proposes the *same*
+ *      batch again after restart (validators refuse a different one);
+ *   3. every configured validator — this host's own included, through the
+ *      same location-transparent `system.ask` — is asked for its vote;
+ *      votes are verified as they come (CertificateBuilder); at a quorum
+ *      (> 2/3 of the configured validators) the certificate is complete;
+ *   4. the records are appended to the local chain (durable), the pending
+ *      batch is cleared, each event's `record` resolves, and the records are
+ *      told to every peer's ledger (`commit`);
+ *   5. without a quorum within `roundTimeoutMs`, waiting `record` calls
+ *      reject QUORUM_UNAVAILABLE (the engine pauses the run) while the round
+ *      keeps retrying the validators that have not voted, every
+ *      `retryMs` and whenever a peer comes up; a later `record` of the same
+ *      event (same run, epoch, kind) joins the pending one instead of
+ *      making a second entry.
+ *
+ * Replica side: a `commit` is decoded and appended (LedgerStore verifies
+ * the certificate, the proof and the chain link). A gap (this host missed
+ * entries: it was down or partitioned) starts a catch-up: `fetch` from the
+ * sender, in order, verified the same way. On start and whenever a peer
+ * comes up, hosts compare `heads` and fetch what they lack.
+ */
+import type { ActorSystem } from '../actors/system.js';
+import type { NodeId } from '../actors/address.js';
+import { QallowError, errorMessage, isQallowError } from '../errors.js';
+import type { Ed25519SecretKey } from '../identity/ed25519.js';
+import type { Logger } from '../logger.js';
+import type { GovernanceEvent } from '../../actors/governance-hook.js';
+import { buildBatch, type Batch, type BatchHeader } from '../ledger/batch.js';
+import { CertificateBuilder } from '../ledger/certificate.js';
+import type { LedgerStore } from '../ledger/contract.js';
+import { decodeEntry, encodeEntry, sha256, ZERO_HASH, type LedgerEntry } from '../ledger/entry.js';
+import { batchRecords, decodeRecord, encodeRecord, type LedgerRecord } from '../ledger/record.js';
+import type { ValidatorSet } from '../ledger/validators.js';
+import { decodeFetchReply, decodeHeadsReply, decodeVoteReply, encodePropose, MAX_BATCH_ENTRIES, MAX_FETCH, type LedgerMsg } from './wire.js';
+import { eventEntry, eventKey, isDraft, type EntryDraft } from './events.js';
+import type { PendingStore } from './pending.js';
+
+export interface LedgerServiceInit {
+  readonly node: NodeId;
+  readonly secretKey: Ed25519SecretKey;
+  readonly validators: ValidatorSet;
+  readonly ethics: { readonly threshold: number; readonly entropyMax: number };
+  /** How long `record` waits for a quorum before rejecting QUORUM_UNAVAILABLE. */
+  readonly roundTimeoutMs?: number;
+  /** How often a round without quorum asks the missing validators again. */
+  readonly retryMs?: number;
+}
+
+export interface LedgerServiceComponents {
+  readonly store: LedgerStore;
+  readonly pending: PendingStore;
+  readonly system: ActorSystem;
+  readonly logger: Logger;
+  /** Whether a peer is up (membership), for the quorum-available view. */
+  readonly peerUp: (node: NodeId) => boolean;
+  readonly now?: () => number;
+}
+
+export interface LedgerStats {
+  readonly heads: Record<string, number>;
+  readonly committed: number;
+  readonly rounds: number;
+  readonly queued: number;
+  readonly inFlight: number;
+  /** Proposal → certificate latency of the last rounds, ms (p50, p99 over a window). */
+  readonly commitLatencyMs: { readonly p50: number; readonly p99: number; readonly last: number; readonly samples: number } | null;
+  readonly catchUps: number;
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (e: QallowError) => void;
+}
+
+interface Queued {
+  readonly key: string;
+  readonly draft: EntryDraft;
+  readonly waiters: Waiter[];
+}
+
+interface Round {
+  readonly batch: Batch;
+  readonly keys: readonly string[];
+  readonly builder: CertificateBuilder;
+  readonly asked: Set<NodeId>;
+  readonly startedAt: number;
+  timedOut: boolean;
+}
+
+const VALIDATOR_ACTOR = 'validator';
+const LEDGER_ACTOR = 'ledger';
+const LATENCY_WINDOW = 1024;
+
+export class LedgerService {
+  private readonly queue: Queued[] = [];
+  private readonly byKey = new Map<string, Queued>();
+  /** Keys of this origin's committed entries (recent), so a re-recorded event is not entered twice. */
+  private readonly committedKeys = new Set<string>();
+  private round: Round | undefined;
+  private roundWaiters = new Map<string, Waiter[]>();
+  private nextSeq = 1;
+  private lastHash = ZERO_HASH;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private committed = 0;
+  private rounds = 0;
+  private catchUps = 0;
+  private readonly latencies: number[] = [];
+  private lastLatency = 0;
+  private readonly rejected: Record<string, number> = {};
+  private readonly catchingUp = new Set<string>();
+  private readonly roundTimeoutMs: number;
+  private readonly retryMs: number;
+
+  constructor(
+    private readonly init: LedgerServiceInit,
+    private readonly c: LedgerServiceComponents,
+  ) {
+    this.roundTimeoutMs = init.roundTimeoutMs ?? 2000;
+    this.retryMs = init.retryMs ?? 250;
+  }
+
+  private now(): number {
+    return (this.c.now ?? Date.now)();
+  }
+
+  async start(): Promise<void> {
+    const self = this.init.node;
+    const height = await this.c.store.height(self);
+    if (height > 0) {
+      const head = await this.c.store.get(self, height);
+      this.lastHash = head!.hash;
+      // Remember recent committed events, so a run that re-records after a restart does not duplicate them.
+      const from = Math.max(1, height - 4095);
+      for (let seq = from; seq <= height; seq += MAX_FETCH) {
+        for (const r of await this.c.store.entriesFrom(self, seq, MAX_FETCH)) this.committedKeys.add(eventKey(r.entry));
+      }
+    }
+    this.nextSeq = height + 1;
+    this.running = true;
+    // A round that was in flight when this host stopped is proposed again, unchanged.
+    const pending = await this.c.pending.load();
+    if (pending && pending.header.firstSeq === height + 1) {
+      const entries = pending.entries.map((b) => decodeEntry(b));
+      this.nextSeq = height + 1 + entries.length;
+      this.lastHash = sha256(pending.entries.at(-1)!);
+      const batch = this.rebuild(pending.header, entries);
+      this.c.logger.info({ component: 'ledger', firstSeq: pending.header.firstSeq, count: pending.header.count }, 'resuming the round that was in flight');
+      this.startRound(batch, entries.map((e) => eventKey(e)));
+    } else if (pending) {
+      await this.c.pending.clear();
+    }
+    this.timer = setInterval(() => this.tick(), this.retryMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const stopped = new QallowError('QUORUM_UNAVAILABLE', 'the ledger stopped before the entry was certified; it is proposed again after restart', {});
+    for (const ws of this.roundWaiters.values()) for (const w of ws) w.reject(stopped);
+    for (const q of this.queue) for (const w of q.waiters) w.reject(stopped);
+    this.roundWaiters.clear();
+    this.queue.length = 0;
+    this.byKey.clear();
+  }
+
+  /** Whether enough validators are up (this host counted) for a quorum. */
+  quorumAvailable(): boolean {
+    let up = 0;
+    for (const v of this.init.validators.validators.keys()) if (v === this.init.node || this.c.peerUp(v)) up++;
+    return up >= this.init.validators.quorum;
+  }
+
+  /**
+   * Record one governance event as an entry of this host's chain: resolves
+   * once it is certified and durable here; rejects QUORUM_UNAVAILABLE when
+   * no quorum answered within the round timeout (the entry stays queued and
+   * is certified when the quorum returns). An event already recorded
+   * (same run, epoch, kind) resolves at once.
+   */
+  record(event: GovernanceEvent | EntryDraft): Promise<void> {
+    if (!this.running) return Promise.reject(new QallowError('QUORUM_UNAVAILABLE', 'the ledger is not running', {}));
+    const draft = isDraft(event) ? event : eventEntry(event, this.init.ethics);
+    const key = eventKey(draft);
+    if (this.committedKeys.has(key)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      const inRound = this.roundWaiters.get(key);
+      if (inRound) {
+        inRound.push(w);
+        this.armTimeout(w);
+        return;
+      }
+      let q = this.byKey.get(key);
+      if (!q) {
+        q = { key, draft, waiters: [] };
+        this.byKey.set(key, q);
+        this.queue.push(q);
+      }
+      q.waiters.push(w);
+      this.armTimeout(w);
+      void this.pump();
+    });
+  }
+
+  /** Handle a ledger message from a peer (decoded by the ledger actor). */
+  async handle(from: NodeId | undefined, msg: LedgerMsg): Promise<unknown> {
+    switch (msg.type) {
+      case 'commit':
+        await this.receiveCommit(from, msg.records);
+        return null;
+      case 'fetch': {
+        const records = await this.c.store.entriesFrom(msg.origin, msg.from, Math.min(msg.limit, MAX_FETCH));
+        return { records: records.map(encodeRecord) };
+      }
+      case 'heads': {
+        const heads: Record<string, number> = {};
+        for (const h of await this.c.store.heads()) heads[h.origin] = h.seq;
+        return { heads };
+      }
+    }
+  }
+
+  /** A peer came up: retry a round waiting for it, and compare heads. */
+  peerUp(peer: NodeId): void {
+    if (!this.running) return;
+    this.askMissing();
+    void this.catchUpFrom(peer);
+  }
+
+  stats(): LedgerStats {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    return {
+      heads: {},
+      committed: this.committed,
+      rounds: this.rounds,
+      queued: this.queue.length,
+      inFlight: this.round?.batch.entries.length ?? 0,
+      commitLatencyMs: sorted.length ? { p50: q(0.5), p99: q(0.99), last: this.lastLatency, samples: sorted.length } : null,
+      catchUps: this.catchUps,
+      rejected: { ...this.rejected },
+    };
+  }
+
+  /** Heights by origin, for metrics and status. */
+  async heads(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const h of await this.c.store.heads()) out[h.origin] = h.seq;
+    return out;
+  }
+
+  // ------------------------------------------------------------ origin side
+
+  private armTimeout(w: Waiter): void {
+    const t = setTimeout(() => {
+      w.reject(new QallowError('QUORUM_UNAVAILABLE', `no quorum of validators (${this.init.validators.quorum} of ${this.init.validators.size}) answered within ${this.roundTimeoutMs} ms; the entry stays queued`, {}));
+    }, this.roundTimeoutMs);
+    t.unref();
+    const settle = (): void => clearTimeout(t);
+    const { resolve, reject } = w;
+    (w as { resolve: () => void }).resolve = () => {
+      settle();
+      resolve();
+    };
+    (w as { reject: (e: QallowError) => void }).reject = (e) => {
+      settle();
+      reject(e);
+    };
+  }
+
+  private async pump(): Promise<void> {
+    if (this.round || this.queue.length === 0 || !this.running) return;
+    const take = this.queue.splice(0, MAX_BATCH_ENTRIES);
+    const ts = this.now();
+    const entries: LedgerEntry[] = [];
+    let prev = this.lastHash;
+    for (const q of take) {
+      const e = { ...q.draft, origin: this.init.node, seq: this.nextSeq + entries.length, prevHash: prev, timestamp: ts } as LedgerEntry;
+      entries.push(e);
+      prev = sha256(encodeEntry(e));
+    }
+    const batch = buildBatch(entries, this.init.secretKey);
+    for (const q of take) {
+      this.byKey.delete(q.key);
+      this.roundWaiters.set(q.key, q.waiters);
+    }
+    this.nextSeq += entries.length;
+    this.lastHash = batch.hashes.at(-1)!;
+    // Durable before any validator sees it: after a crash the same batch is proposed again.
+    await this.c.pending.save({ header: batch.header, originSignature: batch.originSignature, entries: batch.bytes });
+    this.startRound(batch, take.map((q) => q.key));
+  }
+
+  /** The same batch again (Ed25519 is deterministic: the same signature too). */
+  private rebuild(header: BatchHeader, entries: LedgerEntry[]): Batch {
+    const b = buildBatch(entries, this.init.secretKey);
+    if (b.header.root !== header.root) throw new QallowError('STORE_CORRUPT', 'the pending ledger batch does not match its header', { key: 'governance-pending' });
+    return b;
+  }
+
+  private startRound(batch: Batch, keys: readonly string[]): void {
+    this.rounds++;
+    this.round = { batch, keys, builder: new CertificateBuilder(batch.header, this.init.validators), asked: new Set(), startedAt: this.now(), timedOut: false };
+    for (const k of keys) if (!this.roundWaiters.has(k)) this.roundWaiters.set(k, []);
+    this.askMissing();
+  }
+
+  /** Ask every validator that has not voted and is not being asked now. */
+  private askMissing(): void {
+    const r = this.round;
+    if (!r) return;
+    const payload = encodePropose({ type: 'propose', header: r.batch.header, originSignature: r.batch.originSignature, entries: r.batch.bytes });
+    for (const v of this.init.validators.validators.keys()) {
+      if (r.asked.has(v)) continue;
+      if (v !== this.init.node && !this.c.peerUp(v)) continue;
+      r.asked.add(v);
+      this.c.system.ask(`qallow://${v}/${VALIDATOR_ACTOR}`, payload, Math.max(this.roundTimeoutMs, 1000)).then(
+        (raw) => this.onVote(r, v, raw),
+        (e: unknown) => {
+          if (this.round === r) r.asked.delete(v);
+          this.count(v, e);
+        },
+      );
+    }
+  }
+
+  private onVote(r: Round, v: NodeId, raw: unknown): void {
+    if (this.round !== r) return;
+    try {
+      const vote = decodeVoteReply(raw);
+      if (vote.validator !== v) throw new QallowError('LEDGER_BAD_CERTIFICATE', `the vote from ${v} claims to be ${vote.validator}'s`, { validator: v });
+      r.builder.add(vote);
+    } catch (e) {
+      r.asked.delete(v);
+      this.count(v, e);
+      return;
+    }
+    if (r.builder.complete) void this.commitRound(r);
+  }
+
+  private count(v: NodeId, e: unknown): void {
+    const code = isQallowError(e) ? e.code : 'INTERNAL';
+    if (code === 'TIMEOUT' || code === 'PEER_DOWN') return;
+    this.rejected[v] = (this.rejected[v] ?? 0) + 1;
+    this.c.logger.warn({ component: 'ledger', validator: v, code, err: errorMessage(e) }, 'vote not counted');
+  }
+
+  private async commitRound(r: Round): Promise<void> {
+    if (this.round !== r) return;
+    this.round = undefined;
+    const records = batchRecords(r.batch, r.builder.certificate());
+    try {
+      await this.c.store.appendMany(records);
+      await this.c.pending.clear();
+    } catch (e) {
+      // Our own certified batch does not append: the store is broken. Fail the waiters loudly.
+      this.c.logger.error({ component: 'ledger', err: errorMessage(e) }, 'could not append a certified batch');
+      for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
+      for (const k of r.keys) this.roundWaiters.delete(k);
+      return;
+    }
+    const latency = this.now() - r.startedAt;
+    this.lastLatency = latency;
+    this.latencies.push(latency);
+    if (this.latencies.length > LATENCY_WINDOW) this.latencies.shift();
+    this.committed += records.length;
+    for (const k of r.keys) {
+      this.committedKeys.add(k);
+      for (const w of this.roundWaiters.get(k) ?? []) w.resolve();
+      this.roundWaiters.delete(k);
+    }
+    if (this.committedKeys.size > 8192) this.committedKeys.clear();
+    const encoded = records.map(encodeRecord);
+    for (const v of this.init.validators.origins.keys()) {
+      if (v === this.init.node || !this.c.peerUp(v)) continue;
+      try {
+        this.c.system.send(`qallow://${v}/${LEDGER_ACTOR}`, { type: 'commit', records: encoded });
+      } catch {
+        // A peer that misses the commit fetches it when it next compares heads.
+      }
+    }
+    void this.pump();
+  }
+
+  private tick(): void {
+    if (!this.running) return;
+    this.askMissing();
+    void this.pump();
+  }
+
+  // ------------------------------------------------------------ replica side
+
+  private async receiveCommit(from: NodeId | undefined, raw: readonly Uint8Array[]): Promise<void> {
+    let records: LedgerRecord[];
+    try {
+      records = raw.map((b) => decodeRecord(b));
+    } catch (e) {
+      this.refuseFrom(from, e);
+      return;
+    }
+    const origin = records[0]!.entry.origin;
+    const height = await this.c.store.height(origin);
+    const fresh = records.filter((r) => r.entry.seq > height);
+    if (fresh.length === 0) return;
+    if (fresh[0]!.entry.seq > height + 1) {
+      void this.catchUp(from ?? origin, origin);
+      return;
+    }
+    try {
+      await this.c.store.appendMany(fresh);
+    } catch (e) {
+      this.refuseFrom(from, e);
+    }
+  }
+
+  private refuseFrom(from: NodeId | undefined, e: unknown): void {
+    const who = from ?? 'unknown';
+    this.rejected[who] = (this.rejected[who] ?? 0) + 1;
+    this.c.logger.warn({ component: 'ledger', from: who, code: isQallowError(e) ? e.code : 'INTERNAL', origin: isQallowError(e) ? e.details['origin'] : undefined, err: errorMessage(e) }, 'ledger records refused');
+  }
+
+  /** Compare heads with `peer` and fetch every origin's entries it has and this host lacks. */
+  async catchUpFrom(peer: NodeId): Promise<void> {
+    try {
+      const theirs = decodeHeadsReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'heads' }, 5000)).heads;
+      for (const [origin, seq] of Object.entries(theirs)) {
+        if (seq > (await this.c.store.height(origin))) await this.catchUp(peer, origin as NodeId);
+      }
+    } catch (e) {
+      if (!isQallowError(e, 'PEER_DOWN') && !isQallowError(e, 'TIMEOUT')) this.c.logger.info({ component: 'ledger', peer, err: errorMessage(e) }, 'catch-up from peer failed');
+    }
+  }
+
+  /** Fetch `origin`'s entries from `peer`, in order, verifying each batch as it is appended. */
+  async catchUp(peer: NodeId, origin: NodeId): Promise<void> {
+    const key = `${peer}/${origin}`;
+    if (this.catchingUp.has(key)) return;
+    this.catchingUp.add(key);
+    try {
+      for (;;) {
+        const from = (await this.c.store.height(origin)) + 1;
+        const reply = decodeFetchReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'fetch', origin, from, limit: MAX_FETCH }, 10_000));
+        if (reply.records.length === 0) break;
+        const records = reply.records.map((b) => decodeRecord(b));
+        await this.c.store.appendMany(records.filter((r) => r.entry.seq >= from));
+        this.catchUps++;
+        this.c.logger.info({ component: 'ledger', peer, origin, from, count: records.length }, 'caught up ledger entries');
+        if (records.length < MAX_FETCH) break;
+      }
+    } catch (e) {
+      this.refuseFrom(peer, e);
+    } finally {
+      this.catchingUp.delete(key);
+    }
+  }
+}

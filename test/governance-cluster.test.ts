@@ -1,0 +1,100 @@
+/**
+ * Governance with four hosts as real processes on loopback (SPEC §3, §6):
+ * entries are certified by a quorum (3 of 4) and replicated; a host killed
+ * mid-run catches up after restart and all four ledgers end identical and
+ * verify offline; with 2 of 4 down runs pause and nothing commits, and they
+ * resume when one returns.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { decodeEntry } from '../runtime/ledger/entry.js';
+import { runCli } from './helpers/cli.js';
+import { allUp, membershipChange, startCluster, type Cluster } from './helpers/cluster.js';
+import type { HostProcess, LogLine } from './helpers/host.js';
+
+const NAMES = ['gov-a', 'gov-b', 'gov-c', 'gov-d'];
+
+async function stopAll(c: Cluster): Promise<void> {
+  for (const h of c.hosts) if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGTERM');
+  await Promise.all(c.hosts.map((h) => h.exited));
+}
+
+async function exportLedger(c: Cluster, name: string): Promise<string[]> {
+  const out = join(c.dir, `${name}.jsonl`);
+  const r = await runCli(['ledger', 'export', '--data', c.dataDir(name), '--out', out]);
+  if (r.code !== 0) throw new Error(`ledger export on ${name} failed: ${r.stderr}`);
+  return (await readFile(out, 'utf8')).trim().split('\n');
+}
+
+
+const runDone = (run: string) => (l: LogLine) => l.msg === 'run finished' && l['run'] === run;
+
+test('four hosts certify and replicate; a host killed mid-run catches up; all ledgers identical and verified', async (t) => {
+  const c = await startCluster(t, { names: NAMES, config: () => ({ epochTicks: 100 }) });
+  await allUp(c);
+  const [a, b, , d] = c.hosts as [HostProcess, HostProcess, HostProcess, HostProcess];
+  const start = (host: string, id: string, ticks: number): Promise<{ code: number; stderr: string }> =>
+    c.cli(host, ['run', 'phase13', '--pockets', '4096', '--ticks', String(ticks), '--coupling', '0.002', '--id', id, '--backend', 'js']);
+  t.is((await start('gov-a', 'ra', 2000)).code, 0);
+  t.is((await start('gov-b', 'rb', 2000)).code, 0);
+  // Kill gov-d once some entries are committed, while the runs go on.
+  await a.waitFor((l) => l.msg === 'epoch' && l['run'] === 'ra' && Number(l['epoch']) >= 3, 'ra epoch 3');
+  d.child.kill('SIGKILL');
+  await d.exited;
+  await a.waitFor(runDone('ra'), 'ra finished', 120_000);
+  await b.waitFor(runDone('rb'), 'rb finished', 120_000);
+  const restartedAt = Date.now();
+  const d2 = c.restart(3);
+  await d2.waitFor(membershipChange('gov-a', 'up', restartedAt), 'gov-a up on restarted gov-d');
+  await d2.waitFor((l) => l.msg === 'caught up ledger entries' && l['origin'] === 'gov-a', 'gov-d catches up gov-a', 60_000);
+  await d2.waitFor((l) => l.msg === 'caught up ledger entries' && l['origin'] === 'gov-b', 'gov-d catches up gov-b', 60_000);
+  const status = JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } };
+  t.true((status.governance.heads['gov-a'] ?? 0) >= 20, `gov-a has ${status.governance.heads['gov-a']} entries (20 epochs of ethics checks at least)`);
+  await stopAll(c);
+  const ledgers = await Promise.all(NAMES.map((n) => exportLedger(c, n)));
+  for (let i = 1; i < 4; i++) t.deepEqual(ledgers[i], ledgers[0], `${NAMES[i]}'s ledger equals gov-a's`);
+  for (const n of NAMES) {
+    const v = await runCli(['ledger', 'verify', '--data', c.dataDir(n)]);
+    t.is(v.code, 0, `${n}: ${v.stdout}${v.stderr}`);
+  }
+  // The ethics checks of both runs are in it, certified by at least 3 validators each.
+  const lines = ledgers[0]!.slice(1).map((l) => JSON.parse(l) as { entry: string; certificate: unknown[] });
+  const entries = lines.map((l) => decodeEntry(new Uint8Array(Buffer.from(l.entry, 'hex'))));
+  t.true(entries.filter((e) => e.kind === 'ethics_check' && e.run === 'ra').length >= 20);
+  t.true(entries.filter((e) => e.kind === 'ethics_check' && e.run === 'rb').length >= 20);
+  t.true(entries.some((e) => e.kind === 'admin' && e.detail.command === 'run'));
+  t.true(lines.every((l) => l.certificate.length >= 3));
+});
+
+test('with 2 of 4 hosts down runs pause and nothing commits; they resume when one returns', async (t) => {
+  const c = await startCluster(t, { names: NAMES, config: () => ({ epochTicks: 100 }) });
+  await allUp(c);
+  const [a, , cc, d] = c.hosts as [HostProcess, HostProcess, HostProcess, HostProcess];
+  cc.child.kill('SIGKILL');
+  d.child.kill('SIGKILL');
+  await Promise.all([cc.exited, d.exited]);
+  await a.waitFor((l) => l.msg === 'validator quorum lost', 'quorum lost on gov-a', 30_000);
+  const r = await c.cli('gov-a', ['run', 'phase13', '--pockets', '1024', '--ticks', '1000', '--coupling', '0.002', '--id', 'waits', '--backend', 'js']);
+  t.is(r.code, 0, r.stderr);
+  // The first epoch is computed and checkpointed, then its ethics check cannot be certified: the run pauses.
+  await a.waitFor((l) => l.msg === 'validator quorum unavailable: run paused at the epoch boundary' && l['run'] === 'waits', 'the run pauses', 30_000);
+  const runStatus = async (): Promise<Record<string, unknown>> => {
+    const s = await c.cli('gov-a', ['runs', '--json']);
+    return (JSON.parse(s.stdout) as Array<Record<string, unknown>>).find((x) => x['run'] === 'waits')!;
+  };
+  t.like(await runStatus(), { state: 'paused', pauseReason: 'quorum' });
+  const status = JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number>; quorumAvailable: boolean } };
+  t.false(status.governance.quorumAvailable);
+  const before = status.governance.heads['gov-a'] ?? 0;
+  const ticksBefore = Number((await runStatus())['tick']);
+  t.true(ticksBefore <= 200, `the run stopped at an epoch boundary early on (tick ${ticksBefore})`);
+
+  const back = Date.now();
+  c.restart(2);
+  await a.waitFor(membershipChange('gov-c', 'up', back), 'gov-c back on gov-a', 30_000);
+  await a.waitFor((l) => l.msg === 'run finished' && l['run'] === 'waits', 'the run resumes and finishes', 120_000);
+  const after = JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } };
+  t.true((after.governance.heads['gov-a'] ?? 0) > before, 'entries committed after the quorum returned');
+  await stopAll(c);
+});
