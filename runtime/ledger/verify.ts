@@ -142,36 +142,46 @@ export async function verifyLedgerData(dataDir: string, given?: ValidatorSet): P
   }
 }
 
+/** Verify export lines (header first) against `given`; the parsing and checks of `verifyExportFile`, without the file. */
+export async function verifyExportLines(lines: Iterable<string> | AsyncIterable<string>, given: ValidatorSet, source: string): Promise<VerifyReport> {
+  const it = (Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]()) as AsyncIterator<string> | Iterator<string>;
+  const first = await it.next();
+  if (first.done) return failedReport(source, given, { origin: null, seq: null, line: 1, code: 'LEDGER_BAD_ENTRY', message: 'the export is empty (no header line)' });
+  let inFile: ValidatorSet;
+  try {
+    inFile = parseExportHeader(first.value);
+  } catch (e) {
+    return failedReport(source, given, problemOf(e, { line: 1, load: () => undefined as never }));
+  }
+  if (!inFile.equals(given)) {
+    return failedReport(source, given, { origin: null, seq: null, line: 1, code: 'LEDGER_CONFLICT', message: 'export line 1: the validator set in the export differs from --validators' });
+  }
+  async function* items(): AsyncIterable<VerifyItem> {
+    let n = 1;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      const line = ++n;
+      const text = next.value;
+      yield { line, load: () => parseExportLine(text, line) };
+    }
+  }
+  return verifyRecords(items(), given, source);
+}
+
 /** `ledger verify --file EXPORT --validators PATH`. */
 export async function verifyExportFile(file: string, given: ValidatorSet): Promise<VerifyReport> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  const it = lines[Symbol.asyncIterator]();
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    input.once('open', () => resolve());
+    input.once('error', (e) => reject(new QallowError('IO_ERROR', `cannot read ${file}: ${errorMessage(e)}`, { file }, { cause: e })));
+  });
+  await opened;
+  const lines = createInterface({ input, crlfDelay: Infinity });
   try {
-    const first = await it.next().catch((e: unknown) => {
-      throw new QallowError('IO_ERROR', `cannot read ${file}: ${errorMessage(e)}`, { file }, { cause: e });
-    });
-    if (first.done) return failedReport(file, given, { origin: null, seq: null, line: 1, code: 'LEDGER_BAD_ENTRY', message: 'the export is empty (no header line)' });
-    let inFile: ValidatorSet;
-    try {
-      inFile = parseExportHeader(first.value);
-    } catch (e) {
-      return failedReport(file, given, problemOf(e, { line: 1, load: () => undefined as never }));
-    }
-    if (!inFile.equals(given)) {
-      return failedReport(file, given, { origin: null, seq: null, line: 1, code: 'LEDGER_CONFLICT', message: 'export line 1: the validator set in the export differs from --validators' });
-    }
-    async function* items(): AsyncIterable<VerifyItem> {
-      let n = 1;
-      for (;;) {
-        const next = await it.next();
-        if (next.done) return;
-        const line = ++n;
-        const text = next.value;
-        yield { line, load: () => parseExportLine(text, line) };
-      }
-    }
-    return await verifyRecords(items(), given, file);
+    return await verifyExportLines(lines, given, file);
   } finally {
     lines.close();
+    input.destroy();
   }
 }
