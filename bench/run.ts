@@ -7,12 +7,14 @@ import { checkpointBench } from './checkpoint.js';
 import { gpujsCeilingBench } from './gpujs-ceiling.js';
 import { kernelsBench } from './kernels.js';
 import { transportBench } from './transport.js';
+import { ledgerBench } from './ledger.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   kernels: kernelsBench,
   'gpujs-ceiling': gpujsCeilingBench,
   checkpoint: checkpointBench,
   transport: transportBench,
+  ledger: ledgerBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);
