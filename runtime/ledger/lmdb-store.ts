@@ -17,6 +17,7 @@
  * the transaction, outside the write lock.
  */
 import type { Database, RootDatabase } from 'lmdb';
+import { isNodeId } from '../actors/address.js';
 import { QallowError, errorMessage } from '../errors.js';
 import { ChainChecker, chainStep, type ChainHead } from './chain.js';
 import type { AppendResult, LedgerStore, RawRecord } from './contract.js';
@@ -174,6 +175,7 @@ export class LmdbLedgerStore implements LedgerStore {
   recordVotes(origin: string, votes: readonly { seq: number; hash: string }[]): Promise<boolean> {
     return this.write(
       () => {
+        if (!isNodeId(origin)) throw new QallowError('BAD_PARAMETER', `vote origin must be a node id (got ${JSON.stringify(origin)})`, { field: 'origin' });
         for (const v of votes) {
           if (!Number.isSafeInteger(v.seq) || v.seq < 1) throw new QallowError('BAD_PARAMETER', `vote seq must be a positive integer (got ${v.seq})`, { field: 'seq' });
           if (!/^[0-9a-f]{64}$/.test(v.hash)) throw new QallowError('BAD_PARAMETER', 'vote hash must be 64 lowercase hex digits', { field: 'hash' });
