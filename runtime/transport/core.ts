@@ -111,6 +111,8 @@ export class TransportCore implements Transport {
   readonly #specs = new Map<NodeId, PeerSpec>();
   readonly #links = new Map<NodeId, { link: PeerLink; wire: WireLink }>();
   readonly #handlers = new Set<MessageHandler>();
+  /** The handlers as an array, rebuilt when they change: the receive path iterates it per envelope. */
+  #handlerList: readonly MessageHandler[] = [];
   readonly #stateHandlers = new Set<PeerStateHandler>();
   #running = false;
   #starting: Promise<void> | undefined;
@@ -307,7 +309,12 @@ export class TransportCore implements Transport {
 
   onMessage(handler: MessageHandler): () => void {
     this.#handlers.add(handler);
-    return () => this.#handlers.delete(handler);
+    this.#handlerList = [...this.#handlers];
+    return () => {
+      const had = this.#handlers.delete(handler);
+      this.#handlerList = [...this.#handlers];
+      return had;
+    };
   }
 
   onPeerState(handler: PeerStateHandler): () => void {
@@ -387,24 +394,34 @@ export class TransportCore implements Transport {
       this.#warn.warn(kind, { code: e.code, field: e.details['field'] ?? null, reason: e.details['reason'] ?? null, bytes: bytes.byteLength, claimed: claimed ?? null }, e.message);
       return;
     }
-    // A batch comes from one sender: check each distinct `from` once.
+    // A batch comes from one sender: check each distinct `from` once; a run of envelopes to one
+    // actor checks its `to` once (decoded strings repeat as the same string).
     let knownFrom: string | undefined;
-    for (const env of envs) {
-      if (env.from !== knownFrom && ((claimed !== undefined && env.from !== claimed) || !this.#specs.has(env.from))) {
-        c.dropped.unauthorized++;
-        this.#warn.warn('unauthorized', { code: 'UNAUTHORIZED', from: env.from, claimed: claimed ?? null }, `transport: dropped an envelope claiming to be from ${env.from}${claimed !== undefined && claimed !== env.from ? ` on the connection of ${claimed}` : ' (not a peer)'}`);
-        continue;
+    let knownTo: string | undefined;
+    for (let i = 0; i < envs.length; i++) {
+      const env = envs[i]!;
+      if (env.from !== knownFrom) {
+        if ((claimed !== undefined && env.from !== claimed) || !this.#specs.has(env.from)) {
+          c.dropped.unauthorized++;
+          this.#warn.warn('unauthorized', { code: 'UNAUTHORIZED', from: env.from, claimed: claimed ?? null }, `transport: dropped an envelope claiming to be from ${env.from}${claimed !== undefined && claimed !== env.from ? ` on the connection of ${claimed}` : ' (not a peer)'}`);
+          continue;
+        }
+        knownFrom = env.from;
       }
-      knownFrom = env.from;
-      if (!env.to.startsWith(this.#ownPrefix)) {
-        c.dropped.misdirected++;
-        this.#warn.warn('misdirected', { code: 'BAD_ADDRESS', from: env.from, to: env.to }, `transport: dropped an envelope for ${env.to}, which is not on ${this.nodeId}`);
-        continue;
+      if (env.to !== knownTo) {
+        if (!env.to.startsWith(this.#ownPrefix)) {
+          c.dropped.misdirected++;
+          this.#warn.warn('misdirected', { code: 'BAD_ADDRESS', from: env.from, to: env.to }, `transport: dropped an envelope for ${env.to}, which is not on ${this.nodeId}`);
+          continue;
+        }
+        knownTo = env.to;
       }
       c.received++;
-      for (const h of this.#handlers) {
+      // Read per envelope: a handler may (un)subscribe while a batch is being delivered.
+      const handlers = this.#handlerList;
+      for (let j = 0; j < handlers.length; j++) {
         try {
-          h(env);
+          handlers[j]!(env);
         } catch (e) {
           c.handlerErrors++;
           this.#warn.warn('handler-error', { err: errorMessage(e), type: env.type, from: env.from }, 'transport: a message handler threw');

@@ -228,6 +228,31 @@ function writeString(s: string): void {
   wpos += wbuf.write(s, wpos, len, 'utf8');
 }
 
+// `from`, `to` and `type` repeat from envelope to envelope: the bytes of the last three are kept.
+let lastFrom = '';
+let lastTo = '';
+let lastType = '';
+let lastHeader: Uint8Array = new Uint8Array(0);
+
+function writeHeaderStrings(from: string, to: string, type: string): void {
+  if (from !== lastFrom || to !== lastTo || type !== lastType) {
+    const start = wpos;
+    writeString(from);
+    writeString(to);
+    writeString(type);
+    // A copy: the batch's bytes may be taken back (removeLast) and written over.
+    lastHeader = new Uint8Array(wbuf.subarray(start, wpos));
+    lastFrom = from;
+    lastTo = to;
+    lastType = type;
+    return;
+  }
+  const n = lastHeader.length;
+  ensure(n);
+  wbuf.set(lastHeader, wpos);
+  wpos += n;
+}
+
 function writeNumber(v: number): void {
   ensure(9);
   if (Number.isInteger(v) && v >= -0x20_0000_0000_0000 && v <= 0x20_0000_0000_0000) {
@@ -343,19 +368,32 @@ function writeValue(v: unknown, depth: number): void {
       }
       const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) throw changed('not a plain object');
+      // One pass: a one-byte fixmap head, widened afterwards in the rare map of 16 keys or more.
       const o = v as Record<string, unknown>;
+      ensure(1);
+      const head = wpos++;
       let n = 0;
-      for (const k in o) if (Object.hasOwn(o, k)) n++;
-      writeContainerHead(n, 0x80, 0xde);
-      let written = 0;
       for (const k in o) {
         if (!Object.hasOwn(o, k)) continue;
         if (k === '__proto__') throw changed('a __proto__ key');
         writeString(k);
         writeValue(o[k], depth + 1);
-        written++;
+        n++;
       }
-      if (written !== n) throw changed('keys added or removed');
+      if (n < 16) wbuf[head] = 0x80 | n;
+      else {
+        const extra = n < 0x10000 ? 2 : 4;
+        ensure(extra);
+        wbuf.copyWithin(head + 1 + extra, head + 1, wpos);
+        wpos += extra;
+        if (extra === 2) {
+          wbuf[head] = 0xde;
+          wbuf.writeUInt16BE(n, head + 1);
+        } else {
+          wbuf[head] = 0xdf;
+          wbuf.writeUInt32BE(n, head + 1);
+        }
+      }
       return;
     }
     default:
@@ -414,9 +452,7 @@ export class BatchWriter {
       wbuf[wpos++] = 0x96;
       wbuf[wpos++] = WIRE_VERSION;
       writeNumber(id);
-      writeString(from);
-      writeString(to);
-      writeString(type);
+      writeHeaderStrings(from, to, type);
       writeValue(checked, 1);
       const size = wpos - wstart;
       if (size > limits.maxFrameBytes) throw oversized(size, limits.maxFrameBytes);
