@@ -44,13 +44,20 @@ export function laneFigures(csv: RunCsv, lane: LaneSeries, row: number, pockets:
   return { total, entropy: e < 0 ? 0 : e > 1 ? 1 : e };
 }
 
-/** `checkpoints`: (epoch, tick) in epoch order, epoch 0 at tick 0 included or not. */
+/**
+ * `checkpoints`: (epoch, tick) in epoch order, epoch 0 at tick 0 included or
+ * not. Epoch numbers keep counting across a rollback while ticks go back, so
+ * the marks are the epochs of the surviving timeline, each with its own number.
+ */
 export function epochMarks(csv: RunCsv, checkpoints: ReadonlyArray<{ epoch: number; tick: number }>, pockets: number, rule: EthicsRule): EpochMark[] {
   const out: EpochMark[] = [];
   let prev = 0;
   for (const c of checkpoints) {
-    if (c.epoch === 0 || c.tick <= prev) {
-      prev = Math.max(prev, c.tick);
+    // A checkpoint at or before the previous one's tick is a rollback (governance): the epochs it undid
+    // are not on the timeline the CSV now holds, so they are dropped and the run goes on from its tick.
+    if (c.tick <= prev) {
+      while (out.length > 0 && out[out.length - 1]!.toTick > c.tick) out.pop();
+      prev = c.tick;
       continue;
     }
     let passed = 0;

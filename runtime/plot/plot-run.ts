@@ -91,12 +91,17 @@ export async function plotRun(init: PlotRunInit): Promise<PlotRunResult> {
   const pockets = p.phase === 'phase13' ? p.pockets : 1;
   const epochs = epochMarks(csv, checkpoints, pockets, init.ethics);
   const laneName = p.phase === 'phase13' ? 'ring' : 'strand';
-  const shape = p.phase === 'phase13' ? `${p.pockets} pockets × ${p.rings} ring${p.rings > 1 ? 's' : ''}, k ${p.couplings.join(',')}` : `${p.eps.length} strand${p.eps.length > 1 ? 's' : ''}, eps ${p.eps.join(',')}`;
+  // float32 parameters, shown as the short decimals they were given as
+  const short = (xs: readonly number[]): string => xs.map((v) => Number(v.toPrecision(7))).join(',');
+  const shape = p.phase === 'phase13' ? `${p.pockets} pockets × ${p.rings} ring${p.rings > 1 ? 's' : ''}, k ${short(p.couplings)}` : `${p.eps.length} strand${p.eps.length > 1 ? 's' : ''}, eps ${short(p.eps)}`;
   const passed = epochs.filter((e) => e.pass === true).length;
   const failed = epochs.filter((e) => e.pass === false).length;
   const { svg, summary } = renderPlot({
     title: `qallow run ${run}`,
-    subtitle: `${p.phase}, ${shape}, ${csv.lastTick}/${p.ticks} ticks, ${record.backend}, ${record.state}; ${epochs.length} epochs: ${passed} pass, ${failed} fail (E ≥ ${init.ethics.threshold}, entropy ≤ ${init.ethics.entropyMax})`,
+    subtitle: [
+      `${p.phase}, ${shape}, ${csv.lastTick}/${p.ticks} ticks, backend ${record.backend}, ${record.state}`,
+      `${epochs.length} epochs: ${passed} pass, ${failed} fail (pass ⇔ E ≥ ${init.ethics.threshold} and entropy ≤ ${init.ethics.entropyMax})`,
+    ],
     csv,
     lanes,
     laneName,

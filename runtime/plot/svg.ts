@@ -17,7 +17,8 @@ export interface PanelSpec {
 
 export interface PlotInput {
   readonly title: string;
-  readonly subtitle: string;
+  /** One or two lines under the title. */
+  readonly subtitle: readonly string[];
   readonly csv: RunCsv;
   /** Lane indices to draw. */
   readonly lanes: readonly number[];
@@ -37,7 +38,7 @@ const RIGHT = 24;
 const PLOT_W = W - LEFT - RIGHT;
 const PANEL_H = 190;
 const GAP = 46;
-const TOP = 92;
+const TOP = 132;
 const STRIP_H = 14;
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const PASS = '#2e7d32';
@@ -85,11 +86,11 @@ export function renderPlot(p: PlotInput): { svg: string; summary: PlotSummary } 
   out.push(`<title>${escapeXml(p.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${W}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(p.title)}</text>`);
-  out.push(`<text x="${W / 2}" y="40" text-anchor="middle" fill="#444444">${escapeXml(p.subtitle)}</text>`);
+  p.subtitle.slice(0, 2).forEach((line, i) => out.push(`<text x="${W / 2}" y="${40 + i * 16}" text-anchor="middle" fill="#444444">${escapeXml(line)}</text>`));
 
   // Legend: lanes, then the marks.
   let lx = LEFT;
-  const ly = 58;
+  const ly = 80;
   const item = (svg: string, text: string): void => {
     out.push(svg.replace(/\{x\}/g, String(lx)));
     out.push(`<text x="${lx + 22}" y="${ly + 4}">${escapeXml(text)}</text>`);
@@ -107,7 +108,7 @@ export function renderPlot(p: PlotInput): { svg: string; summary: PlotSummary } 
   item(`<path d="M ${lx + 3} ${ly - 5} L ${lx + 13} ${ly - 5} L ${lx + 8} ${ly + 4} Z" fill="${FAIL}"/>`, 'non-finite (gap)');
 
   // Decision strip.
-  const sy = TOP - STRIP_H - 10;
+  const sy = TOP - STRIP_H - 26;
   out.push(`<text x="${LEFT - 6}" y="${sy + STRIP_H - 3}" text-anchor="end" fill="#444444">ethics</text>`);
   out.push(`<g id="decisions">`);
   for (const e of p.epochs) {
