@@ -76,7 +76,11 @@ export function parseRunCsv(text: string, path: string): RunCsv {
     while (perLane.length <= lane) perLane.push({ ticks: [], cols: names.map(() => []) });
     const l = perLane[lane]!;
     l.ticks.push(tick);
-    names.forEach((n, j) => l.cols[j]!.push(cell(cells[j + 1]!, i + 1, n, path)));
+    // Every column but ethics_total is float32 printed with %.9g: fround restores the exact value the engine had.
+    names.forEach((n, j) => {
+      const v = cell(cells[j + 1]!, i + 1, n, path);
+      l.cols[j]!.push(n === 'ethics_total' ? v : Math.fround(v));
+    });
     if (tick > lastTick) lastTick = tick;
   }
   return {
