@@ -518,7 +518,7 @@ export async function transportBench(args: string[]): Promise<void> {
     say(
       `round trip  qallow ask/reply: p50 ${us(m.trP50)} = ${x(m.p50Ratio)} raw (target ≤ 1.20×), ${x(m.p50RatioToPair)} raw same topology; p99 ${us(m.trP99)} = ${x(m.trP99 / m.rawP99)} raw`,
     );
-    say(`in flight   ${ctx.inflight} outstanding: qallow ask/reply ${(m.trInflight / 1000).toFixed(0)}k req/s = ${x(m.inflightRatio)} raw DEALER/ROUTER (${k0(m.rawInflight)}); ${(m.trInflight / (1000 / m.trP50)).toFixed(0)}× its one-at-a-time rate`);
+    say(`in flight   ${ctx.inflight} outstanding: qallow ask/reply ${(m.trInflight / 1000).toFixed(0)}k req/s = ${x(m.inflightRatio)} raw DEALER/ROUTER (${(m.rawInflight / 1000).toFixed(0)}k req/s); ${(m.trInflight / (1000 / m.trP50)).toFixed(0)}× its one-at-a-time rate`);
     if (json) process.stdout.write(JSON.stringify({ bench: 'transport', wire, rounds, batch: ctx.batch, inflight: ctx.inflight, rawSingleMsgsPerSec: rawSingle, medians: m, perRound: r }) + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
