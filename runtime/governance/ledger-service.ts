@@ -30,8 +30,9 @@
  * Replica side: a `commit` is decoded and appended (LedgerStore verifies
  * the certificate, the proof and the chain link). A gap (this host missed
  * entries: it was down or partitioned) starts a catch-up: `fetch` from the
- * sender, in order, verified the same way. On start and whenever a peer
- * comes up, hosts compare `heads` and fetch what they lack.
+ * sender, in order, verified the same way. On start, whenever a peer
+ * comes up, and every ANTI_ENTROPY_MS with one random live peer, hosts
+ * compare `heads` and fetch what they lack.
  */
 import type { ActorSystem } from '../actors/system.js';
 import type { NodeId } from '../actors/address.js';
@@ -105,6 +106,8 @@ interface Round {
 const VALIDATOR_ACTOR = 'validator';
 const LEDGER_ACTOR = 'ledger';
 const LATENCY_WINDOW = 1024;
+/** How often a host compares heads with a random live peer. */
+const ANTI_ENTROPY_MS = 2000;
 
 export class LedgerService {
   private readonly queue: Queued[] = [];
@@ -120,6 +123,9 @@ export class LedgerService {
   private committed = 0;
   private rounds = 0;
   private catchUps = 0;
+  private lastSync = 0;
+  private pumping = false;
+  private inSync = false;
   private readonly latencies: number[] = [];
   private lastLatency = 0;
   private readonly rejected: Record<string, number> = {};
@@ -287,7 +293,17 @@ export class LedgerService {
   }
 
   private async pump(): Promise<void> {
-    if (this.round || this.queue.length === 0 || !this.running) return;
+    // One round at a time: `pumping` covers the await between taking the queue and starting the round.
+    if (this.round || this.pumping || this.queue.length === 0 || !this.running) return;
+    this.pumping = true;
+    try {
+      await this.nextRound();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async nextRound(): Promise<void> {
     const take = this.queue.splice(0, MAX_BATCH_ENTRIES);
     const ts = this.now();
     const entries: LedgerEntry[] = [];
@@ -404,6 +420,13 @@ export class LedgerService {
     if (!this.running) return;
     this.askMissing();
     void this.pump();
+    // Anti-entropy: now and then compare heads with one live peer, so a lost commit or a missed
+    // membership change cannot leave this host behind for good.
+    if (this.now() - this.lastSync >= ANTI_ENTROPY_MS) {
+      this.lastSync = this.now();
+      const up = [...this.init.validators.origins.keys()].filter((v) => v !== this.init.node && this.c.peerUp(v));
+      if (up.length > 0) void this.catchUpFrom(up[Math.floor(Math.random() * up.length)]!);
+    }
   }
 
   // ------------------------------------------------------------ replica side
@@ -441,9 +464,18 @@ export class LedgerService {
   async catchUpFrom(peer: NodeId): Promise<void> {
     try {
       const theirs = decodeHeadsReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'heads' }, 5000)).heads;
+      let behind = false;
       for (const [origin, seq] of Object.entries(theirs)) {
-        if (seq > (await this.c.store.height(origin))) await this.catchUp(peer, origin as NodeId);
+        if (seq > (await this.c.store.height(origin))) {
+          behind = true;
+          await this.catchUp(peer, origin as NodeId);
+        }
       }
+      // Logged once per return to sync (and at the first comparison), not on every anti-entropy round.
+      if (!behind && !this.inSync) {
+        this.c.logger.info({ component: 'ledger', peer, heads: await this.heads() }, 'ledger in sync');
+      }
+      this.inSync = !behind;
     } catch (e) {
       if (!isQallowError(e, 'PEER_DOWN') && !isQallowError(e, 'TIMEOUT')) this.c.logger.info({ component: 'ledger', peer, err: errorMessage(e) }, 'catch-up from peer failed');
     }
@@ -451,7 +483,8 @@ export class LedgerService {
 
   /** Fetch `origin`'s entries from `peer`, in order, verifying each batch as it is appended. */
   async catchUp(peer: NodeId, origin: NodeId): Promise<void> {
-    const key = `${peer}/${origin}`;
+    // One catch-up per origin at a time: two peers' copies of a chain are the same chain.
+    const key = origin;
     if (this.catchingUp.has(key)) return;
     this.catchingUp.add(key);
     try {

@@ -127,6 +127,8 @@ export class GovernanceService implements EpochGovernance {
       },
     });
     await ledger.start();
+    // Peers that came up before the ledger existed: compare heads with them now.
+    for (const v of this.init.validators.origins.keys()) if (v !== this.init.node && this.c.peerUp(v)) ledger.peerUp(v);
     this.lastQuorum = ledger.quorumAvailable();
     log.info({ validators: [...this.init.validators.validators.keys()], quorum: this.init.validators.quorum, quorumAvailable: this.lastQuorum }, 'governance started');
   }
