@@ -51,6 +51,8 @@ export const ErrorCodes = [
   'LEDGER_BAD_CERTIFICATE',
   'LEDGER_NO_QUORUM',
   'LEDGER_CONFLICT',
+  /** The operator interrupted a command (Ctrl-C); it stopped cleanly. Exit 130. */
+  'INTERRUPTED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

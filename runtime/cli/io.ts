@@ -18,4 +18,4 @@ export function writeLine(stream: NodeJS.WritableStream, line: string): void {
 }
 
 /** Exit codes of every command (SPEC §2). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, /** 128 + SIGINT: stopped by Ctrl-C */ interrupted: 130 } as const;

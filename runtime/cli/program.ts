@@ -20,6 +20,7 @@ import { actorCommand } from './commands/actor.js';
 import { topCommand } from './commands/top.js';
 import { plotCommand } from './commands/plot.js';
 import { ledgerCommand } from './commands/ledger.js';
+import { demoCommand } from './commands/demo.js';
 import { EXIT, writeLine, type CliIO } from './io.js';
 
 function version(): string {
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIO): Command {
   program.addCommand(topCommand(io));
   program.addCommand(plotCommand(io));
   program.addCommand(ledgerCommand(io));
+  program.addCommand(demoCommand(io));
   // Every subcommand exits through us, never through process.exit.
   const seal = (c: Command<unknown[], Record<string, unknown>>): void => {
     c.exitOverride();
@@ -66,6 +68,7 @@ export function buildProgram(io: CliIO): Command {
 }
 
 export function exitCodeFor(e: unknown): number {
+  if (e instanceof QallowError && e.code === 'INTERRUPTED') return EXIT.interrupted;
   if (e instanceof QallowError) return e.code === 'BAD_USAGE' || e.code === 'BAD_PARAMETER' ? EXIT.usage : EXIT.failed;
   return EXIT.failed;
 }
