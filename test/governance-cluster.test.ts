@@ -102,6 +102,8 @@ test('with 2 of 4 hosts down runs pause and nothing commits; they resume when on
   t.like(await runStatus(), { state: 'paused', pauseReason: 'quorum' });
   const status = JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number>; quorumAvailable: boolean } };
   t.false(status.governance.quorumAvailable);
+  const human = await c.cli('gov-a', ['status']);
+  t.regex(human.stdout, /governance: quorum 3 of 4 validators .* UNAVAILABLE/);
   const before = status.governance.heads['gov-a'] ?? 0;
   const ticksBefore = Number((await runStatus())['tick']);
   t.true(ticksBefore <= 200, `the run stopped at an epoch boundary early on (tick ${ticksBefore})`);

@@ -29,6 +29,21 @@ export function statusCommand(io: CliIO): Command {
         writeLine(io.stdout, `  member ${String(m['node']).padEnd(16)} ${String(m['status']).padEnd(8)} phi ${Number(m['phi']).toFixed(2).padStart(6)}  silent ${m['silentMs'] === null ? '-' : `${String(m['silentMs'])} ms`}`);
       }
     }
+    const gov = s['governance'] as {
+      validators: string[];
+      quorum: number;
+      quorumAvailable: boolean;
+      heads: Record<string, number>;
+      ledger: { committed: number; queued: number; inFlight: number; commitLatencyMs: { p50: number; p99: number } | null };
+      validator: { votes: number; refused: number; refusedBy: Record<string, number> };
+    } | null;
+    if (gov) {
+      const lat = gov.ledger.commitLatencyMs;
+      writeLine(io.stdout, `governance: quorum ${gov.quorum} of ${gov.validators.length} validators (${gov.validators.join(', ')}), ${gov.quorumAvailable ? 'available' : 'UNAVAILABLE: runs pause at their next epoch'}`);
+      writeLine(io.stdout, `  ledger heads ${Object.entries(gov.heads).map(([o, h]) => `${o}#${h}`).join(' ') || '(empty)'}; this origin: ${gov.ledger.committed} committed, ${gov.ledger.inFlight} in flight, ${gov.ledger.queued} queued${lat ? `; commit p50 ${lat.p50.toFixed(1)} ms p99 ${lat.p99.toFixed(1)} ms` : ''}`);
+      const refused = Object.entries(gov.validator.refusedBy).map(([o, n]) => `${o}×${n}`).join(' ');
+      writeLine(io.stdout, `  validator: ${gov.validator.votes} votes given, ${gov.validator.refused} proposals refused${refused ? ` (${refused})` : ''}`);
+    }
     const pool = s['pool'] as Record<string, number> | null;
     if (pool) writeLine(io.stdout, `pool: ${pool['threads']} threads, ${pool['running']} running, ${pool['queued']} queued, ${pool['completed']} done, ${pool['crashed']} crashed, utilisation ${(100 * (pool['utilization'] ?? 0)).toFixed(0)}%`);
     writeLine(io.stdout, 'actors:');
