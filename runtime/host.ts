@@ -25,6 +25,7 @@ import { readAdminPublic, readNodeKeys } from './identity/files.js';
 import { ClusterService } from './cluster/service.js';
 import { GovernanceService } from './governance/service.js';
 import type { EntryDraft } from './governance/events.js';
+import { ledgerTail } from './governance/tail.js';
 import { ValidatorSet } from './ledger/validators.js';
 import { ZERO_HASH } from './ledger/entry.js';
 import { nodeId as nodeIdOf } from './actors/address.js';
@@ -282,7 +283,7 @@ export class Host {
   /** Every accepted admin command lands here (the endpoint has verified it). */
   private async handleAdmin(cmd: AdminCommand): Promise<unknown> {
     // State-changing commands are ledger entries; status queries are not governance actions.
-    if (cmd.type !== 'status' && cmd.type !== 'runs') {
+    if (cmd.type !== 'status' && cmd.type !== 'runs' && cmd.type !== 'ledger.tail') {
       const target = 'run' in cmd ? cmd.run : 'actor' in cmd ? cmd.actor : cmd.type === 'run' ? (cmd.id ?? '') : this.config.node.id;
       this.recordAction({
         kind: 'admin',
@@ -327,6 +328,9 @@ export class Host {
         this.runs.delete(name);
         return { actor: cmd.actor, action: 'stopped' };
       }
+      case 'ledger.tail':
+        if (!this.governance) throw new QallowError('CONFIG_INVALID', `${this.config.node.id} keeps no ledger: governance runs only on a host with config.cluster`, { field: 'cluster' });
+        return ledgerTail(this.governance.ledgerStore, cmd);
       case 'shutdown':
         setImmediate(() => this.c.onShutdown?.());
         return { node: this.config.node.id, action: 'shutting down: runs drain, then the host stops' };
@@ -364,6 +368,7 @@ export class Host {
   async hostStatus(): Promise<Record<string, unknown>> {
     return {
       node: this.config.node.id,
+      uptimeMs: Math.round(process.uptime() * 1000),
       cluster: this.cluster?.status() ?? null,
       governance: (await this.governance?.status()) ?? null,
       pid: process.pid,

@@ -44,6 +44,11 @@ const FIXTURES: { readonly [K in AdminCommandType]: readonly AdminCommandOf<K>[]
   'actor.stop': [{ type: 'actor.stop', actor: 'qallow://node-b/telemetry' }],
   'checkpoint.take': [{ type: 'checkpoint.take', run: 'ring-1m' }],
   shutdown: [{ type: 'shutdown' }],
+  'ledger.tail': [
+    { type: 'ledger.tail', limit: 10 },
+    { type: 'ledger.tail', limit: 256, after: [] },
+    { type: 'ledger.tail', limit: 256, after: [{ origin: 'node-a', seq: 0 }, { origin: 'node-b', seq: 42 }] },
+  ],
 };
 
 const ALL: AdminCommand[] = ADMIN_COMMAND_TYPES.flatMap((k) => FIXTURES[k] as readonly AdminCommand[]);

@@ -14,7 +14,7 @@
  */
 import { isBackendRequest, type BackendRequest } from '../../kernels/backend.js';
 import type { Phase12Request, Phase13Request } from '../../kernels/params.js';
-import { formatAddress, parseAddress } from '../actors/address.js';
+import { formatAddress, isNodeId, parseAddress } from '../actors/address.js';
 import { QallowError, isQallowError } from '../errors.js';
 
 export const ADMIN_COMMAND_TYPES = [
@@ -28,6 +28,7 @@ export const ADMIN_COMMAND_TYPES = [
   'actor.stop',
   'checkpoint.take',
   'shutdown',
+  'ledger.tail',
 ] as const;
 
 export type AdminCommandType = (typeof ADMIN_COMMAND_TYPES)[number];
@@ -66,6 +67,22 @@ export interface ActorControlCommand<T extends 'actor.restart' | 'actor.stop'> {
 export interface ShutdownCommand {
   readonly type: 'shutdown';
 }
+/** Where a ledger reader stands in one origin's chain: it has every record up to `seq`. */
+export interface LedgerCursor {
+  readonly origin: string;
+  readonly seq: number;
+}
+/**
+ * Read committed ledger records (`qallow ledger tail`): a query, not a
+ * governance action. With `after`, every origin's records past its cursor
+ * (0 for an origin not listed), at most `limit` per origin; without it, the
+ * newest `limit` records overall.
+ */
+export interface LedgerTailCommand {
+  readonly type: 'ledger.tail';
+  readonly limit: number;
+  readonly after?: readonly LedgerCursor[] | undefined;
+}
 
 export type AdminCommand =
   | StatusCommand
@@ -77,7 +94,8 @@ export type AdminCommand =
   | ActorControlCommand<'actor.restart'>
   | ActorControlCommand<'actor.stop'>
   | RunControlCommand<'checkpoint.take'>
-  | ShutdownCommand;
+  | ShutdownCommand
+  | LedgerTailCommand;
 
 export type AdminCommandOf<T extends AdminCommandType> = Extract<AdminCommand, { readonly type: T }>;
 
@@ -85,6 +103,9 @@ export type AdminCommandOf<T extends AdminCommandType> = Extract<AdminCommand, {
 export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Longest eps or couplings list a command may carry. */
 export const MAX_LIST = 1 << 20;
+/** Most records per origin one `ledger.tail` may ask for, and most cursors it may carry. */
+export const MAX_TAIL_LIMIT = 1000;
+export const MAX_TAIL_CURSORS = 4096;
 
 export function isAdminCommandType(value: unknown): value is AdminCommandType {
   return typeof value === 'string' && (ADMIN_COMMAND_TYPES as readonly string[]).includes(value);
@@ -241,6 +262,24 @@ export function parseAdminCommand(value: unknown, code: CommandErrorCode = 'BAD_
         if (!isQallowError(e)) throw e;
         throw f.fail('actor', `must be an actor address "qallow://NODE/ACTOR" (${e.message})`, actor);
       }
+    }
+    case 'ledger.tail': {
+      const f = new Fields(value, path, code, ['type', 'limit', 'after']);
+      const limit = f.integer('limit', 1);
+      if (limit > MAX_TAIL_LIMIT) throw f.fail('limit', `must be at most ${MAX_TAIL_LIMIT}`, limit);
+      if (!f.has('after')) return { type, limit };
+      const after = f.get('after');
+      if (!Array.isArray(after) || after.length > MAX_TAIL_CURSORS) throw f.fail('after', `must be a list of at most ${MAX_TAIL_CURSORS} cursors`, after);
+      const seen = new Set<string>();
+      const cursors = after.map((c: unknown, i): LedgerCursor => {
+        const cf = Fields.of(c, `${f.name('after')}[${i}]`, code, ['origin', 'seq']);
+        const origin = cf.get('origin');
+        if (typeof origin !== 'string' || !isNodeId(origin)) throw cf.fail('origin', 'must be a node id', origin);
+        if (seen.has(origin)) throw cf.fail('origin', 'is listed twice', origin);
+        seen.add(origin);
+        return { origin, seq: cf.integer('seq', 0) };
+      });
+      return { type, limit, after: cursors };
     }
     case 'run': {
       const f = new Fields(value, path, code, ['type', 'params', 'id', 'epochTicks', 'backend', 'paced']);

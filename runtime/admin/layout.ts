@@ -15,6 +15,7 @@
  *       phase12                              u64 ticks, f64s eps
  *       phase13                              u64 ticks, f64 pockets, f64s couplings, opt(u64 rings), opt(u8 reference: 0 false, 1 true)
  *       then                                   opt(u8 paced: 1) (absent unless the run is paced)
+ *     ledger.tail                            u32 limit, opt(u32 n ‖ (str origin ‖ u64 seq) × n)
  *
  *   str(s)   = u32 byte length ‖ UTF-8
  *   f64s(a)  = u32 count ‖ f64 × count (IEEE 754 binary64; -0 written as 0)
@@ -87,6 +88,16 @@ function fields(w: LayoutWriter, c: AdminCommand): void {
       runRequest(w, c.params);
       // Appended so unpaced commands keep the bytes they had before pacing existed.
       if (c.paced) w.u8(1);
+      return;
+    case 'ledger.tail':
+      w.u32(c.limit);
+      opt(w, c.after, (after) => {
+        w.u32(after.length);
+        for (const a of after) {
+          w.str(a.origin);
+          w.u64(a.seq);
+        }
+      });
       return;
   }
 }
