@@ -19,6 +19,7 @@ import { readValidatorSet } from '../../ledger/validators.js';
 import { assertDataDir, verifyExportFile, verifyLedgerData, type VerifyReport } from '../../ledger/verify.js';
 import { createLmdbStore } from '../../store/lmdb.js';
 import { writeLine, type CliIO } from '../io.js';
+import { ledgerTailCommand } from './ledger-tail.js';
 
 function usage(message: string, flag: string): QallowError {
   return new QallowError('BAD_USAGE', message, { flag });
@@ -91,5 +92,6 @@ export function ledgerCommand(io: CliIO): Command {
         }
       }),
   );
+  cmd.addCommand(ledgerTailCommand(io));
   return cmd;
 }

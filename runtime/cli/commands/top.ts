@@ -1,81 +1,88 @@
 /**
- * `qallow top`: the host's live figures in the terminal, redrawn in place
- * every `--interval` ms: runs (tick, epoch, E, decision, executor), actors
- * (mailbox, processed, p99, restarts) and the pool. `q` or Ctrl-C exits; so
- * does `--iterations N` (scripts). Without a TTY it prints one frame per
- * refresh, separated by blank lines.
+ * `qallow top [--interval MS] [--iterations N] [--peer-data DIR...]`: a live
+ * view of the cluster as one host sees it, redrawn in place every interval
+ * (runtime/cli/top/frame.ts says what is on it; screen.ts how the terminal
+ * is used and restored). `q`, Ctrl-C or SIGTERM exit 0 with the terminal as
+ * it was; so does reaching `--iterations` (scripts). Without a terminal it
+ * prints one whole frame per refresh, separated by blank lines, no escapes.
+ *
+ * The host must answer the first refresh (else exit 1, like `status`); a
+ * later refresh that fails keeps the last good frame with the error shown
+ * and tries again at the next interval.
  */
-import { Command } from '@commander-js/extra-typings';
+import { Command, Option } from '@commander-js/extra-typings';
+import { QallowError, errorMessage } from '../../errors.js';
 import { parseInteger } from '../args.js';
-import { adminCall, withTarget } from '../target.js';
 import { type CliIO } from '../io.js';
-import { runsTable } from './runs.js';
+import { adminCall, resolveTarget, withTarget } from '../target.js';
+import { renderFrame, type TopSample } from '../top/frame.js';
+import { createSampler } from '../top/sampler.js';
+import { openScreen } from '../top/screen.js';
 
-function frame(s: Record<string, unknown>, width: number): string[] {
-  const lines: string[] = [];
-  const pool = s['pool'] as Record<string, number> | null;
-  lines.push(`qallow top — ${String(s['node'])}  ${new Date().toISOString()}  (q to quit)`);
-  if (pool) lines.push(`pool  threads ${pool['threads']}  running ${pool['running']}  queued ${pool['queued']}  done ${pool['completed']}  crashed ${pool['crashed']}  util ${(100 * (pool['utilization'] ?? 0)).toFixed(0)}%`);
-  lines.push('');
-  lines.push(...runsTable((s['runs'] as Array<Record<string, unknown>>) ?? []));
-  lines.push('');
-  lines.push('actor                                     state      mailbox   processed   p50 ms   p99 ms  restarts');
-  for (const a of (s['actors'] as Array<Record<string, unknown>>) ?? []) {
-    lines.push(
-      `${String(a['actor']).padEnd(41)} ${String(a['state']).padEnd(10)} ${`${a['mailboxDepth']}/${a['mailboxCapacity']}`.padEnd(9)} ${String(a['processed']).padStart(9)} ${Number(a['processingP50Ms']).toFixed(1).padStart(8)} ${Number(a['processingP99Ms']).toFixed(1).padStart(8)} ${String(a['restarts']).padStart(9)}`,
-    );
-  }
-  return lines.map((l) => (l.length > width ? l.slice(0, width) : l));
-}
+/** A refresh waits at most this long for a host, whatever --timeout says: a live view must not freeze for 30 s. */
+const MAX_REFRESH_WAIT_MS = 10_000;
 
 export function topCommand(io: CliIO): Command {
-  return withTarget(new Command('top').description('live per-actor and per-run metrics, refreshed in place'))
-    .option('--interval <ms>', 'refresh interval', parseInteger('--interval'), 1000)
-    .option('--iterations <n>', 'exit after this many refreshes', parseInteger('--iterations'))
+  return withTarget(new Command('top').description('live cluster view: hosts, runs, ledger heads, actors; refreshed in place (q quits)'))
+    .addOption(new Option('--interval <ms>', 'refresh interval').argParser(parseInteger('--interval')).default(1000))
+    .addOption(new Option('--iterations <n>', 'exit after this many refreshes').argParser(parseInteger('--iterations')))
+    .addOption(new Option('--peer-data <dir...>', "peers' data directories: their runs are shown in the hosts table (same --admin-key)"))
     .action(async (o) => {
-      const out = io.stdout as NodeJS.WriteStream;
-      const tty = out.isTTY === true;
-      const stdin = process.stdin;
+      if (o.interval < 50) throw new QallowError('BAD_USAGE', `--interval must be at least 50 ms (got ${o.interval})`, { flag: '--interval' });
+      if (o.iterations !== undefined && o.iterations < 1) throw new QallowError('BAD_USAGE', `--iterations must be at least 1 (got ${o.iterations})`, { flag: '--iterations' });
+      const timeout = Math.min(o.timeout ?? MAX_REFRESH_WAIT_MS, MAX_REFRESH_WAIT_MS);
+      const sample = createSampler(o.peerData ?? [], {
+        call: (dir) => adminCall(dir === undefined ? { ...o, timeout } : { data: dir, adminKey: o.adminKey, timeout }, { type: 'status' }),
+        nodeOf: (dir) => resolveTarget({ data: dir }).then((t) => t.node, () => dir),
+        clock: Date.now,
+      });
+
       let quit = false;
       let wake: (() => void) | undefined;
-      const onKey = (b: Buffer): void => {
-        const k = b.toString();
-        if (k === 'q' || k === '\u0003') {
+      let quitting!: () => void;
+      // A key press answers at once, even while a refresh waits on a slow host.
+      const quitSignal = new Promise<undefined>((resolve) => (quitting = () => resolve(undefined)));
+      let last: TopSample | undefined;
+      let prev: TopSample | undefined;
+      const draw = (): void => {
+        if (!last) return;
+        const { width, height } = screen.size();
+        screen.draw(renderFrame(last, prev, { width, height, hint: screen.tty ? 'q quits' : undefined }));
+      };
+      // The first refresh happens before the screen opens: a host that cannot be reached fails plainly.
+      last = await sample();
+      const screen = openScreen(io.stdout, process.stdin, {
+        quit: () => {
           quit = true;
+          quitting();
           wake?.();
-        }
-      };
-      if (tty && stdin.isTTY) {
-        stdin.setRawMode(true);
-        stdin.resume();
-        stdin.on('data', onKey);
-      }
-      const onSig = (): void => {
-        quit = true;
-        wake?.();
-      };
-      process.once('SIGINT', onSig);
-      if (tty) out.write('\x1b[?25l\x1b[2J');
+        },
+        resize: draw,
+      });
       try {
-        for (let i = 0; !quit && (o.iterations === undefined || i < o.iterations); i++) {
-          const s = (await adminCall(o, { type: 'status' })) as Record<string, unknown>;
-          const lines = frame(s, tty ? out.columns || 120 : 200);
-          if (tty) out.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\x1b[J`);
-          else out.write(`${lines.join('\n')}\n\n`);
-          if (o.iterations !== undefined && i + 1 >= o.iterations) break;
+        for (let i = 1; ; i++) {
+          draw();
+          if (quit || (o.iterations !== undefined && i >= o.iterations)) break;
           await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, o.interval);
+            const timer = setTimeout(resolve, o.interval);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
           });
+          wake = undefined;
+          if (quit) break;
+          try {
+            const next = await Promise.race([sample(), quitSignal]);
+            if (next === undefined) break;
+            prev = last;
+            last = next;
+          } catch (e) {
+            last = { ...last, error: errorMessage(e) };
+          }
         }
       } finally {
-        process.removeListener('SIGINT', onSig);
-        if (tty) out.write('\x1b[?25h\n');
-        if (tty && stdin.isTTY) {
-          stdin.removeListener('data', onKey);
-          stdin.setRawMode(false);
-          stdin.pause();
-        }
+        screen.close();
       }
     });
 }
