@@ -62,6 +62,14 @@ function hosts(s: TopSample): string[] {
     const runs = peer === undefined ? '' : 'error' in peer ? `unreachable: ${peer.error}` : runsSummary(peer.runs);
     rows.push([m.node, m.status, fixed(m.phi, 2), m.silentMs === null ? '-' : `${m.silentMs} ms`, runs]);
   }
+  // Hosts named with --peer-data that this host does not count as members (or that could not be read).
+  const members = new Set((s.host.members ?? []).map((m) => m.node));
+  for (const [node, peer] of s.peers) {
+    if (members.has(node) || node === s.host.node) continue;
+    // A peer that could not be read is known only by its directory: show the path's end, which names it.
+    const name = node.includes('/') && node.length > 24 ? `…${node.slice(-23)}` : node;
+    rows.push([name, 'not a member', '-', '-', 'error' in peer ? `unreachable: ${peer.error}` : runsSummary(peer.runs)]);
+  }
   return table([{ title: 'HOST', max: 24 }, { title: 'STATE' }, { title: 'PHI', align: 'right' }, { title: 'SILENT', align: 'right' }, { title: 'RUNS' }], rows);
 }
 
