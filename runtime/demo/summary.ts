@@ -137,6 +137,8 @@ export function exploreCommands(layout: DemoLayout, runs: readonly { run: string
     out.push(`npx qallow runs --data ${rel(h1.dataDir)} ${key}`);
     out.push(`npx qallow top --data ${rel(h1.dataDir)} ${key}`);
     out.push(...layout.hosts.map((h) => `npx qallow shutdown --data ${rel(h.dataDir)} ${key}`));
+  } else {
+    out.push(`npx qallow demo --keep --data ${rel(layout.root)}   # leaves the hosts running for qallow status / runs / top`);
   }
   out.push(`npx qallow ledger verify --data ${rel(h1.dataDir)}`);
   out.push(`npx qallow ledger export --data ${rel(h1.dataDir)} --out ledger.jsonl`);
@@ -186,7 +188,7 @@ export function renderSummary(s: DemoSummary): string[] {
     ),
   );
   out.push('');
-  out.push(`Decisions in the ledger: ${s.decisions.pass} pass, ${s.decisions.fail} fail; ${s.rollbacks} rollbacks, ${s.adaptations} adaptations (each certified by a quorum of validators)`);
+  out.push(`Decisions in the ledger: ${s.decisions.pass} pass, ${s.decisions.fail} fail; rollbacks ${s.rollbacks}, adaptations ${s.adaptations} (each entry certified by a quorum of validators)`);
   if (s.kill) {
     const k = s.kill;
     out.push(
