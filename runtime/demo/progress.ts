@@ -64,7 +64,9 @@ export class Progress {
     this.clearPanel();
     const rows = this.panel();
     if (rows.length === 0) return;
-    const cols = (this.init.out as NodeJS.WriteStream).columns ?? 120;
+    const c = (this.init.out as NodeJS.WriteStream).columns;
+    // Some terminals (a bare pty) report 0 columns.
+    const cols = typeof c === 'number' && c > 0 ? c : 120;
     const text = rows.map((r) => `  ${runLine(r)}`.slice(0, Math.max(20, cols - 1))).join('\n') + '\n';
     this.init.out.write(this.paint('2', text));
     this.drawn = rows.length;

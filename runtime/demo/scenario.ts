@@ -190,6 +190,10 @@ export class Scenario {
       const h = (await this.heads(0))[ids[last]!] ?? 0;
       return h >= certified ? h : undefined;
     });
+    // Its log says what it fetched (the line may land a moment after the heads show it).
+    await reborn.tail.waitFor((l) => l.msg === 'caught up ledger entries', `${ids[0]}'s catch-up log line`, 10_000, signal).catch((e: unknown) => {
+      if (signal.aborted) throw e;
+    });
     const caughtUp = reborn.tail.lines.filter((l) => l.msg === 'caught up ledger entries').reduce((n, l) => n + Number(l['count'] ?? 0), 0);
     progress.note(`${ids[0]} fetched ${caughtUp} ledger entries from its peers, verified them and appended them`);
 
