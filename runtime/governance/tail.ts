@@ -56,7 +56,10 @@ function before(a: LedgerRecord, b: LedgerRecord): boolean {
   return a.entry.seq < b.entry.seq;
 }
 
-export async function ledgerTail(store: LedgerStore, cmd: LedgerTailCommand): Promise<LedgerTailReply> {
+/** What serving a tail reads of the store. */
+export type TailSource = Pick<LedgerStore, 'heads' | 'entriesFrom' | 'validatorSet'>;
+
+export async function ledgerTail(store: TailSource, cmd: LedgerTailCommand): Promise<LedgerTailReply> {
   const heads = await store.heads();
   const cursor = new Map<string, number>((cmd.after ?? []).map((c: LedgerCursor) => [c.origin, c.seq]));
   let more = false;
