@@ -92,6 +92,7 @@ export async function runDemo(o: DemoOptions, io: DemoIO): Promise<DemoSummary> 
   };
   process.on('exit', onExit);
 
+  const scenario = new Scenario(plan, { cluster, progress, signal: io.signal });
   let result: ScenarioResult | undefined;
   let failure: unknown;
   try {
@@ -99,7 +100,7 @@ export async function runDemo(o: DemoOptions, io: DemoIO): Promise<DemoSummary> 
     await cluster.start();
     for (const h of cluster.hosts) progress.note(`${h.host.id} pid ${h.pid}, cluster ${h.host.bind}, log ${h.host.log}`);
     progress.note(`all ${o.nodes} hosts up: every host sees every other (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    result = await new Scenario(plan, { cluster, progress, signal: io.signal }).play();
+    result = await scenario.play();
   } catch (e) {
     failure = e;
   }
@@ -125,7 +126,11 @@ export async function runDemo(o: DemoOptions, io: DemoIO): Promise<DemoSummary> 
     progress.print([
       '',
       `Stopped. Runs are checkpointed and the ledgers verifiable; the data is in ${layout.root}:`,
-      ...layout.hosts.map((h) => `  npx qallow checkpoint list --data ${h.dataDir} && npx qallow ledger verify --data ${h.dataDir}`),
+      ...layout.hosts.map((h) => {
+        // A host that had no run yet has no checkpoints to list.
+        const hasRuns = [...scenario.tracker.runs.values()].some((r) => r.host === h.id && r.state !== 'waiting');
+        return `  ${hasRuns ? `npx qallow checkpoint list --data ${h.dataDir} && ` : ''}npx qallow ledger verify --data ${h.dataDir}`;
+      }),
     ]);
     throw new QallowError('INTERRUPTED', `demo interrupted; hosts stopped, data in ${layout.root}`, { dataDir: layout.root });
   }
