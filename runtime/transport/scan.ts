@@ -75,7 +75,7 @@ function need(n: number, at: number): void {
   if (end - pos < n) throw truncated(at, n);
 }
 
-function readString(len: number, at: number): string {
+function readString(len: number, at: number, key: boolean): string {
   need(len, at);
   const start = pos;
   pos += len;
@@ -101,8 +101,10 @@ function readString(len: number, at: number): string {
       }
     }
     if (ascii) {
-      // An internalized string: used as a map key it needs no lookup in V8's string table again.
-      const s = internalize(String.fromCharCode.apply(null, src.subarray(start, pos) as unknown as number[]));
+      // A key is internalized (as property names are), so storing it needs no string-table lookup
+      // per map; values are not, so a frame of many distinct strings costs no more than decoding them.
+      const decoded = String.fromCharCode.apply(null, src.subarray(start, pos) as unknown as number[]);
+      const s = key ? internalize(decoded) : decoded;
       cacheArena.set(src.subarray(start, pos), base);
       cacheLengths[slot] = len;
       cacheStrings[slot] = s;
@@ -152,7 +154,7 @@ function readKey(): string {
     if (b === 0xc1 || (b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) throw badByte(b, at);
     throw new ScanError(at, 'malformed', `map key at byte ${at} must be a string`);
   }
-  const k = readString(len, at);
+  const k = readString(len, at, true);
   if (k === '__proto__') throw new ScanError(at, 'malformed', `map key at byte ${at} is "__proto__", which the wire does not carry`);
   return k;
 }
@@ -181,7 +183,7 @@ function readValue(depth: number): unknown {
   if (b >= 0xe0) return b - 0x100;
   if (b <= 0x8f) return readMap(b & 0x0f, at, depth + 1);
   if (b <= 0x9f) return readArray(b & 0x0f, at, depth + 1);
-  if (b <= 0xbf) return readString(b & 0x1f, at);
+  if (b <= 0xbf) return readString(b & 0x1f, at, false);
   let v: number;
   switch (b) {
     case 0xc0:
@@ -251,17 +253,17 @@ function readValue(depth: number): unknown {
       return v;
     case 0xd9:
       need(1, at);
-      return readString(src[pos++]!, at);
+      return readString(src[pos++]!, at, false);
     case 0xda:
       need(2, at);
       v = view.getUint16(pos);
       pos += 2;
-      return readString(v, at);
+      return readString(v, at, false);
     case 0xdb:
       need(4, at);
       v = view.getUint32(pos);
       pos += 4;
-      return readString(v, at);
+      return readString(v, at, false);
     case 0xdc:
       need(2, at);
       v = view.getUint16(pos);
