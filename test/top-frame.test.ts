@@ -47,9 +47,9 @@ test('rates and new ledger entries are differences between samples; runs, hosts 
   const first = renderFrame(before, undefined, WIDE);
   const lines = renderFrame(now, before, WIDE);
   const find = (re: RegExp): string => lines.find((l) => re.test(l)) ?? `(no line like ${re})`;
-  t.regex(lines[0]!, /^qallow top {2}n-a {3}up 1h02m {3}quorum 3\/3 LOST {3}pool 2 threads 1 running 0 queued 50% /);
-  t.regex(find(/^\/runs\/r1/), /^\/runs\/r1\s+running\s+2\/64\s+500\.0\s+1\.3\s+9\.0\s+1$/, '250 messages in 0.5 s');
-  t.regex(first.find((l) => l.startsWith('/runs/r1'))!, /\s+-\s+1\.3/, 'no rate from a single sample');
+  t.regex(lines[0]!, /^qallow top — n-a {3}up 1h02m {3}quorum 3\/3 LOST {3}pool 2 threads 1 running 0 queued 50% /);
+  t.regex(find(/^qallow:\/\/n-a\/runs\/r1/), /^qallow:\/\/n-a\/runs\/r1\s+running\s+2\/64\s+500\.0\s+1\.3\s+9\.0\s+1$/, '250 messages in 0.5 s');
+  t.regex(first.find((l) => l.startsWith('qallow://n-a/runs/r1'))!, /\s+-\s+1\.3/, 'no rate from a single sample');
   t.regex(find(/^r1 /), /^r1\s+phase13\s+running\s+400\/1000\s+4\s+2\.5\s+fail 0\/2\s+rollback→e3\s+1 adaptation$/);
   t.regex(find(/^n-a {2}/), /^n-a\s+self\s+-\s+-\s+1 run: r1 running 400\/1000$/);
   t.regex(find(/^n-b /), /^n-b\s+suspect\s+3\.50\s+700 ms\s+unreachable: TIMEOUT$/);

@@ -1,6 +1,7 @@
 /**
  * `qallow top` without a terminal (stdout a pipe): one whole frame per
- * refresh, no escape codes, exactly --iterations frames, exit 0; a host
+ * refresh, no escape codes, exactly --iterations frames, exit 0; --json
+ * one JSON line per refresh; a host
  * without a cluster says so; a --peer-data directory that leads nowhere is
  * shown as unreachable; bad values and an unreachable host fail with their
  * exit codes. One host as a real process.
@@ -36,15 +37,22 @@ test('top on a pipe: --iterations frames without escapes, the runs row, peers th
   t.is(top.code, 0, top.stderr);
   t.false(top.stdout.includes('\x1b'), 'no escape codes on a pipe');
   // Every frame starts with its header line (frames have blank lines of their own between sections).
-  const frames = top.stdout.split(/^(?=qallow top {2})/m);
-  t.true(frames.every((f) => f.startsWith('qallow top  pipe-a')), top.stdout);
+  const frames = top.stdout.split(/^(?=qallow top — )/m);
+  t.true(frames.every((f) => f.startsWith('qallow top — pipe-a')), top.stdout);
   t.is(frames.length, 3, top.stdout);
   const last = frames.at(-1)!;
   t.regex(last, /no cluster/);
   t.regex(last, /^p1\s+phase13\s+done\s+400\/400\s+4\s+\S+\s+(pass|fail) \d+\/1/m, last);
   t.regex(last, /^…\S*\/nowhere\s+not a member .*unreachable: BAD_USAGE/m, 'a peer data dir without endpoint.json');
   t.regex(last, /^LEDGER .*no ledger/m);
-  t.regex(last, /^\/runs\/p1\s+\S+\s+\d+\/\d+/m, 'the run actor with its mailbox');
+  t.regex(last, /^qallow:\/\/pipe-a\/runs\/p1\s+\S+\s+\d+\/\d+/m, 'the run actor with its mailbox');
+
+  const json = await cli(['top', '--iterations', '2', '--interval', '100', '--json']);
+  t.is(json.code, 0, json.stderr);
+  const frames2 = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { at: number; host: { node: string; runs: Array<{ run: string; tick: number }> } });
+  t.is(frames2.length, 2);
+  t.true(frames2[1]!.at > frames2[0]!.at);
+  t.like(frames2[1]!.host, { node: 'pipe-a', runs: [{ run: 'p1', tick: 400 }] });
 
   const badInterval = await cli(['top', '--interval', '5']);
   t.is(badInterval.code, 2);

@@ -85,7 +85,7 @@ function row(screen: string, title: string, key: string): string[] | null {
   };
 
   // The first frame, with the peer up in the hosts table.
-  await waitFor(screen, (s) => s.includes('qallow top  top-a') && row(s, 'HOST', 'top-b')?.[1] === 'up', 'top-a’s frame with top-b up');
+  await waitFor(screen, (s) => s.includes('qallow top — top-a') && row(s, 'HOST', 'top-b')?.[1] === 'up', 'top-a’s frame with top-b up');
   t.like(await pane(), { alternate: '1', cursor: '0' }, 'alternate screen, cursor hidden');
 
   // Runs on both hosts: top-a's shows in the runs table, top-b's in the hosts table (asked through --peer-data).
@@ -105,7 +105,7 @@ function row(screen: string, title: string, key: string): string[] | null {
   t.true(first.includes('quorum 2/2 available'), first);
   const later = await waitFor(screen, (s) => tickOf(s) > tickOf(first) && heightOf(s) > heightOf(first), 'the tick and the ledger height to move');
   t.true(tickOf(later) > tickOf(first));
-  t.regex(row(later, 'ACTOR', '/runs/ra')?.[3] ?? '', /^\d+\.\d$/, 'msgs/s between refreshes');
+  t.regex(row(later, 'ACTOR', 'qallow://top-a/runs/ra')?.[3] ?? '', /^\d+\.\d$/, 'msgs/s between refreshes');
 
   // A narrower window: the next frame fits it (no line longer than the pane, so none wrapped; cut lines end in …).
   await tmux('resize-window', '-t', 'top', '-x', '72', '-y', '40');

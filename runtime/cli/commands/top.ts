@@ -8,7 +8,9 @@
  *
  * The host must answer the first refresh (else exit 1, like `status`); a
  * later refresh that fails keeps the last good frame with the error shown
- * and tries again at the next interval.
+ * and tries again at the next interval. `--json`: no frames, one JSON line
+ * per refresh, `{at, host, peers}` with the figures the view decodes
+ * (runtime/cli/top/status.ts).
  */
 import { Command, Option } from '@commander-js/extra-typings';
 import { QallowError, errorMessage } from '../../errors.js';
@@ -46,12 +48,16 @@ export function topCommand(io: CliIO): Command {
       let prev: TopSample | undefined;
       const draw = (): void => {
         if (!last) return;
+        if (o.json) {
+          io.stdout.write(`${JSON.stringify({ at: last.at, host: last.host, peers: Object.fromEntries(last.peers), error: last.error ?? null })}\n`);
+          return;
+        }
         const { width, height } = screen.size();
         screen.draw(renderFrame(last, prev, { width, height, hint: screen.tty ? 'q quits' : undefined }));
       };
       // The first refresh happens before the screen opens: a host that cannot be reached fails plainly.
       last = await sample();
-      const screen = openScreen(io.stdout, process.stdin, {
+      const screen = openScreen(io.stdout, process.stdin, o.json === true, {
         quit: () => {
           quit = true;
           quitting();

@@ -3,7 +3,7 @@
  * (rates are differences between the two): a pure function of its inputs,
  * so the terminal side only decides where the lines go.
  *
- *   qallow top  gov-a  up 3m12s  quorum 3/4 available  pool 1 threads 0 running 0 queued 12%   12:00:01
+ *   qallow top — gov-a  up 3m12s  quorum 3/4 available  pool 1 threads 0 running 0 queued 12%   12:00:01
  *   hosts       node, membership state, phi, silence, its runs (peers: when --peer-data reaches them)
  *   runs        run, phase, state, tick/ticks, epoch, E, last decision, governor action
  *   ledger      height per origin (+ new since the last frame), commit latency p50/p99/last
@@ -45,7 +45,7 @@ function runsSummary(runs: readonly RunView[]): string {
 
 function header(s: TopSample, o: FrameOptions): string {
   const h = s.host;
-  const parts = [`qallow top  ${h.node}`];
+  const parts = [`qallow top — ${h.node}`];
   if (h.uptimeMs !== null) parts.push(`up ${duration(h.uptimeMs)}`);
   if (h.ledger) parts.push(`quorum ${h.ledger.quorum}/${h.ledger.validators} ${h.ledger.quorumAvailable ? 'available' : 'LOST'}`);
   else parts.push('no cluster');
@@ -76,12 +76,11 @@ function hosts(s: TopSample): string[] {
 function actors(s: TopSample, prev: TopSample | undefined): string[] {
   const dt = prev ? (s.at - prev.at) / 1000 : 0;
   const before = new Map(prev?.host.actors.map((a) => [a.actor, a.processed]) ?? []);
-  const local = `qallow://${s.host.node}`;
   const rows = s.host.actors.map((a) => {
     const p0 = before.get(a.actor);
     const rate = dt > 0 && p0 !== undefined && p0 !== null && a.processed !== null && a.processed >= p0 ? (a.processed - p0) / dt : null;
     return [
-      a.actor.startsWith(local) ? a.actor.slice(local.length) || '/' : a.actor,
+      a.actor,
       a.state,
       `${a.mailboxDepth ?? '?'}/${a.mailboxCapacity ?? '?'}`,
       fixed(rate, 1),
@@ -140,8 +139,8 @@ function ledger(s: TopSample, prev: TopSample | undefined): string[] {
   const latency = lat ? `commit latency p50 ${fixed(lat.p50, 1)} ms  p99 ${fixed(lat.p99, 1)} ms  last ${fixed(lat.last, 1)} ms` : 'commit latency -';
   const out = [`LEDGER  ${l.committed ?? '?'} committed by this host   ${latency}`];
   const before = prev?.host.ledger?.heads;
-  const rows = [...l.heads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, h]) => {
-    const was = before?.get(origin);
+  const rows = Object.entries(l.heads).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, h]) => {
+    const was = before?.[origin];
     return [origin, String(h), was === undefined ? '' : `+${h - was}`];
   });
   out.push(...table([{ title: 'ORIGIN', max: 24 }, { title: 'HEIGHT', align: 'right' }, { title: 'NEW', align: 'right' }], rows));

@@ -33,8 +33,9 @@ const LEAVE = '\x1b[?25h\x1b[?1049l';
 const QUIT_KEYS = new Set(['q', 'Q', '\u0003']);
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export function openScreen(out: NodeJS.WritableStream, input: NodeJS.ReadableStream, ev: ScreenEvents): Screen {
-  const tty = (out as Partial<NodeJS.WriteStream>).isTTY === true;
+/** `plain`: treat even a terminal as a pipe (the caller prints its own lines, e.g. JSON). */
+export function openScreen(out: NodeJS.WritableStream, input: NodeJS.ReadableStream, plain: boolean, ev: ScreenEvents): Screen {
+  const tty = !plain && (out as Partial<NodeJS.WriteStream>).isTTY === true;
   const ttyOut = out as NodeJS.WriteStream;
   const ttyIn = input as Partial<NodeJS.ReadStream>;
   const keys = tty && ttyIn.isTTY === true && typeof ttyIn.setRawMode === 'function';

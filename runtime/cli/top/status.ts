@@ -46,7 +46,8 @@ export interface LedgerView {
   readonly validators: number;
   readonly quorum: number;
   readonly quorumAvailable: boolean;
-  readonly heads: ReadonlyMap<string, number>;
+  /** Height by origin. */
+  readonly heads: Readonly<Record<string, number>>;
   readonly committed: number | null;
   readonly latency: { readonly p50: number; readonly p99: number; readonly last: number } | null;
 }
@@ -116,8 +117,8 @@ function runView(r: Obj): RunView {
 
 function ledgerView(g: Obj | null): LedgerView | null {
   if (!g) return null;
-  const heads = new Map<string, number>();
-  for (const [k, v] of Object.entries(obj(g['heads']) ?? {})) if (typeof v === 'number') heads.set(k, v);
+  const heads: Record<string, number> = {};
+  for (const [k, v] of Object.entries(obj(g['heads']) ?? {})) if (typeof v === 'number') heads[k] = v;
   const l = obj(g['ledger']);
   const lat = obj(l?.['commitLatencyMs']);
   return {
