@@ -8,6 +8,7 @@ import { gpujsCeilingBench } from './gpujs-ceiling.js';
 import { kernelsBench } from './kernels.js';
 import { transportBench } from './transport.js';
 import { ledgerBench } from './ledger.js';
+import { governanceBench } from './governance.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   kernels: kernelsBench,
@@ -15,6 +16,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   checkpoint: checkpointBench,
   transport: transportBench,
   ledger: ledgerBench,
+  governance: governanceBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

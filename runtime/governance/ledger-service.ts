@@ -17,9 +17,12 @@
  *      same location-transparent `system.ask` — is asked for its vote;
  *      votes are verified as they come (CertificateBuilder); at a quorum
  *      (> 2/3 of the configured validators) the certificate is complete;
- *   4. the records are appended to the local chain (durable), the pending
- *      batch is cleared, each event's `record` resolves, and the records are
- *      told to every peer's ledger (`commit`);
+ *   4. the records are appended to the local chain and told to every peer's
+ *      ledger (`commit`); the pending batch is cleared behind the append (LMDB
+ *      applies writes in order) and the next round may be proposed while the
+ *      append syncs — its writes queue behind it, so seqs still enter the
+ *      chain in order; each event's `record` resolves once the append is
+ *      durable;
  *   5. without a quorum within `roundTimeoutMs`, waiting `record` calls
  *      reject QUORUM_UNAVAILABLE (the engine pauses the run) while the round
  *      keeps retrying the validators that have not voted, every
@@ -40,10 +43,11 @@ import { QallowError, errorMessage, isQallowError } from '../errors.js';
 import type { Ed25519SecretKey } from '../identity/ed25519.js';
 import type { Logger } from '../logger.js';
 import type { GovernanceEvent } from '../../actors/governance-hook.js';
-import { buildBatch, type Batch, type BatchHeader } from '../ledger/batch.js';
+import { buildBatch, signBatch, type Batch, type BatchHeader } from '../ledger/batch.js';
 import { CertificateBuilder } from '../ledger/certificate.js';
 import type { LedgerStore } from '../ledger/contract.js';
 import { decodeEntry, encodeEntry, sha256, ZERO_HASH, type LedgerEntry } from '../ledger/entry.js';
+import { merkleTree } from '../ledger/merkle.js';
 import { batchRecords, decodeRecord, encodeRecord, type LedgerRecord } from '../ledger/record.js';
 import type { ValidatorSet } from '../ledger/validators.js';
 import { decodeFetchReply, decodeHeadsReply, decodeVoteReply, encodePropose, MAX_BATCH_ENTRIES, MAX_FETCH, type LedgerMsg } from './wire.js';
@@ -59,6 +63,8 @@ export interface LedgerServiceInit {
   readonly roundTimeoutMs?: number;
   /** How often a round without quorum asks the missing validators again. */
   readonly retryMs?: number;
+  /** Entries per batch, at most MAX_BATCH_ENTRIES (the default); 1 = one signature per entry. */
+  readonly maxBatchEntries?: number | undefined;
 }
 
 export interface LedgerServiceComponents {
@@ -130,8 +136,11 @@ export class LedgerService {
   private lastLatency = 0;
   private readonly rejected: Record<string, number> = {};
   private readonly catchingUp = new Set<string>();
+  /** Per origin, the height a peer had above ours at the last periodic comparison. */
+  private readonly seenAhead = new Map<string, number>();
   private readonly roundTimeoutMs: number;
   private readonly retryMs: number;
+  private readonly maxBatch: number;
 
   constructor(
     private readonly init: LedgerServiceInit,
@@ -139,6 +148,7 @@ export class LedgerService {
   ) {
     this.roundTimeoutMs = init.roundTimeoutMs ?? 2000;
     this.retryMs = init.retryMs ?? 250;
+    this.maxBatch = Math.max(1, Math.min(MAX_BATCH_ENTRIES, init.maxBatchEntries ?? MAX_BATCH_ENTRIES));
   }
 
   private now(): number {
@@ -304,22 +314,30 @@ export class LedgerService {
   }
 
   private async nextRound(): Promise<void> {
-    const take = this.queue.splice(0, MAX_BATCH_ENTRIES);
+    const take = this.queue.splice(0, this.maxBatch);
     const ts = this.now();
+    // Each entry is encoded and hashed once: its hash is the next one's prevHash and a Merkle leaf.
     const entries: LedgerEntry[] = [];
+    const bytes: Uint8Array[] = [];
+    const hashes: string[] = [];
     let prev = this.lastHash;
     for (const q of take) {
       const e = { ...q.draft, origin: this.init.node, seq: this.nextSeq + entries.length, prevHash: prev, timestamp: ts } as LedgerEntry;
+      const b = encodeEntry(e);
+      prev = sha256(b);
       entries.push(e);
-      prev = sha256(encodeEntry(e));
+      bytes.push(b);
+      hashes.push(prev);
     }
-    const batch = buildBatch(entries, this.init.secretKey);
+    const tree = merkleTree(hashes);
+    const header: BatchHeader = { origin: this.init.node, firstSeq: this.nextSeq, count: entries.length, root: tree.root };
+    const batch: Batch = { header, originSignature: signBatch(header, this.init.secretKey), entries, bytes, hashes, proofs: tree.proofs };
     for (const q of take) {
       this.byKey.delete(q.key);
       this.roundWaiters.set(q.key, q.waiters);
     }
     this.nextSeq += entries.length;
-    this.lastHash = batch.hashes.at(-1)!;
+    this.lastHash = prev;
     // Durable before any validator sees it: after a crash the same batch is proposed again.
     await this.c.pending.save({ header: batch.header, originSignature: batch.originSignature, entries: batch.bytes });
     this.startRound(batch, take.map((q) => q.key));
@@ -383,14 +401,45 @@ export class LedgerService {
     if (this.round !== r) return;
     this.round = undefined;
     const records = batchRecords(r.batch, r.builder.certificate());
-    try {
-      await this.c.store.appendMany(records);
-      await this.c.pending.clear();
-    } catch (e) {
+    const fail = (e: unknown): void => {
       // Our own certified batch does not append: the store is broken. Fail the waiters loudly.
       this.c.logger.error({ component: 'ledger', err: errorMessage(e) }, 'could not append a certified batch');
       for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
       for (const k of r.keys) this.roundWaiters.delete(k);
+    };
+    // Encoded once: the same bytes are stored here and told to the peers.
+    let encoded: Uint8Array[];
+    let appended: Promise<unknown>;
+    try {
+      encoded = records.map(encodeRecord);
+      // appendMany checks the records and queues its transaction before it returns.
+      appended = this.c.store.appendMany(records, encoded);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    // LMDB applies writes in the order they are queued, so from here on the pending copy can go
+    // (its removal is durable only with the append, and a restart ignores a pending batch the
+    // chain holds) and the next round can be proposed while this append syncs: its pending save
+    // and, later, its own append land after this one. Nothing waits for the removal.
+    this.c.pending.clear().catch((e: unknown) => {
+      if (this.running) this.c.logger.warn({ component: 'ledger', err: errorMessage(e) }, 'could not clear the pending round');
+    });
+    // The records are certified: peers may append them now (an origin that crashes before its own
+    // append is durable proposes the same batch again and gets the same entries).
+    for (const v of this.init.validators.origins.keys()) {
+      if (v === this.init.node || !this.c.peerUp(v)) continue;
+      try {
+        this.c.system.send(`qallow://${v}/${LEDGER_ACTOR}`, { type: 'commit', records: encoded });
+      } catch {
+        // A peer that misses the commit fetches it when it next compares heads.
+      }
+    }
+    void this.pump();
+    try {
+      await appended;
+    } catch (e) {
+      fail(e);
       return;
     }
     const latency = this.now() - r.startedAt;
@@ -404,16 +453,6 @@ export class LedgerService {
       this.roundWaiters.delete(k);
     }
     if (this.committedKeys.size > 8192) this.committedKeys.clear();
-    const encoded = records.map(encodeRecord);
-    for (const v of this.init.validators.origins.keys()) {
-      if (v === this.init.node || !this.c.peerUp(v)) continue;
-      try {
-        this.c.system.send(`qallow://${v}/${LEDGER_ACTOR}`, { type: 'commit', records: encoded });
-      } catch {
-        // A peer that misses the commit fetches it when it next compares heads.
-      }
-    }
-    void this.pump();
   }
 
   private tick(): void {
@@ -425,7 +464,7 @@ export class LedgerService {
     if (this.now() - this.lastSync >= ANTI_ENTROPY_MS) {
       this.lastSync = this.now();
       const up = [...this.init.validators.origins.keys()].filter((v) => v !== this.init.node && this.c.peerUp(v));
-      if (up.length > 0) void this.catchUpFrom(up[Math.floor(Math.random() * up.length)]!);
+      if (up.length > 0) void this.catchUpFrom(up[Math.floor(Math.random() * up.length)]!, true);
     }
   }
 
@@ -448,7 +487,8 @@ export class LedgerService {
       return;
     }
     try {
-      await this.c.store.appendMany(fresh);
+      // Stored as received: the bytes these records were decoded from.
+      await this.c.store.appendMany(fresh, fresh.length === raw.length ? raw : raw.filter((_, i) => records[i]!.entry.seq > height));
     } catch (e) {
       this.refuseFrom(from, e);
     }
@@ -460,15 +500,26 @@ export class LedgerService {
     this.c.logger.warn({ component: 'ledger', from: who, code: isQallowError(e) ? e.code : 'INTERNAL', origin: isQallowError(e) ? e.details['origin'] : undefined, err: errorMessage(e) }, 'ledger records refused');
   }
 
-  /** Compare heads with `peer` and fetch every origin's entries it has and this host lacks. */
-  async catchUpFrom(peer: NodeId): Promise<void> {
+  /**
+   * Compare heads with `peer` and fetch every origin's entries it has and this
+   * host lacks. The periodic comparison (`lagged`) fetches an origin only when
+   * this host is still below the height it saw at the previous comparison:
+   * under load a peer is nearly always a round or two ahead, with the commit on
+   * its way, and fetching those would only append every batch twice.
+   */
+  async catchUpFrom(peer: NodeId, lagged = false): Promise<void> {
     try {
       const theirs = decodeHeadsReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'heads' }, 5000)).heads;
       let behind = false;
       for (const [origin, seq] of Object.entries(theirs)) {
-        if (seq > (await this.c.store.height(origin))) {
+        const ours = await this.c.store.height(origin);
+        const before = this.seenAhead.get(origin);
+        if (seq > ours) {
           behind = true;
-          await this.catchUp(peer, origin as NodeId);
+          this.seenAhead.set(origin, seq);
+          if (!lagged || (before !== undefined && ours < before)) await this.catchUp(peer, origin as NodeId);
+        } else {
+          this.seenAhead.delete(origin);
         }
       }
       // Logged once per return to sync (and at the first comparison), not on every anti-entropy round.
@@ -493,7 +544,11 @@ export class LedgerService {
         const reply = decodeFetchReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'fetch', origin, from, limit: MAX_FETCH }, 10_000));
         if (reply.records.length === 0) break;
         const records = reply.records.map((b) => decodeRecord(b));
-        await this.c.store.appendMany(records.filter((r) => r.entry.seq >= from));
+        const keep = records.map((r) => r.entry.seq >= from);
+        await this.c.store.appendMany(
+          records.filter((_, i) => keep[i]),
+          reply.records.filter((_, i) => keep[i]),
+        );
         this.catchUps++;
         this.c.logger.info({ component: 'ledger', peer, origin, from, count: records.length }, 'caught up ledger entries');
         if (records.length < MAX_FETCH) break;

@@ -43,6 +43,8 @@ export interface GovernanceInit {
   readonly ethics: { readonly threshold: number; readonly entropyMax: number };
   readonly adaptationFactor: number;
   readonly roundTimeoutMs?: number;
+  /** Entries per batch (default MAX_BATCH_ENTRIES); the governance bench sets 1 for its unbatched baseline. */
+  readonly maxBatchEntries?: number | undefined;
 }
 
 export interface GovernanceComponents {
@@ -84,7 +86,7 @@ export class GovernanceService implements EpochGovernance {
     await this.ledgerStore.start();
     const pending = new LmdbPendingStore(() => this.c.store.environment() as never);
     this.ledger = new LedgerService(
-      { node: this.init.node, secretKey: this.init.secretKey, validators: this.init.validators, ethics: this.init.ethics, roundTimeoutMs: this.init.roundTimeoutMs },
+      { node: this.init.node, secretKey: this.init.secretKey, validators: this.init.validators, ethics: this.init.ethics, roundTimeoutMs: this.init.roundTimeoutMs, maxBatchEntries: this.init.maxBatchEntries },
       { store: this.ledgerStore, pending, system: this.c.system, logger: log, peerUp: this.c.peerUp },
     );
     const ledger = this.ledger;

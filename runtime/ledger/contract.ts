@@ -40,8 +40,12 @@ export interface LedgerStore {
 
   /** Verify and append one record. */
   append(record: LedgerRecord): Promise<AppendResult>;
-  /** Verify and append records in order, in one durable transaction (all or nothing). */
-  appendMany(records: readonly LedgerRecord[]): Promise<AppendResult[]>;
+  /**
+   * Verify and append records in order, in one durable transaction (all or nothing).
+   * `encoded`, when given, holds each record's storage bytes (what it was decoded
+   * from, or encodeRecord's), stored as they are instead of encoding again.
+   */
+  appendMany(records: readonly LedgerRecord[], encoded?: readonly Uint8Array[]): Promise<AppendResult[]>;
 
   /** Record this host's vote for (origin, seq) → hash; false if it voted a different hash before. */
   recordVote(origin: string, seq: number, hash: string): Promise<boolean>;

@@ -10,11 +10,19 @@
  *   ledger-meta     'format'      → "qallow/ledger/v1"
  *                   'validators'  → the validator set, as its JSON file (validators.ts)
  *
- * Every write is one LMDB transaction whose commit is awaited, then
- * `flushed` (the environment never runs with noSync). lmdb-js does not roll
- * back a transaction callback that throws after writing, so each callback
- * makes all its checks before its first write. Signature checks run before
- * the transaction, outside the write lock.
+ * Every write is one LMDB transaction whose commit is awaited (the
+ * environment never runs with noSync). Without overlappingSync — how the
+ * host store opens it (runtime/store/lmdb.ts LMDB_ENV_OPTIONS) — lmdb-js
+ * resolves a transaction only after its commit has synced to disk, so that
+ * is durable already; only an environment opened with overlappingSync (its
+ * commits sync later) also awaits `flushed`. Awaiting `flushed` regardless
+ * would also wait for whatever other component's commit was queued next.
+ * lmdb-js does not roll back a transaction callback that throws after
+ * writing, so each callback makes all its checks before its first write.
+ * Signature checks run before the transaction, outside the write lock; the
+ * records of one whole batch (the usual append: a committed round) are
+ * checked together — one Merkle tree for the batch instead of a proof walk
+ * per record, and the signatures once (BatchCache).
  */
 import type { Database, RootDatabase } from 'lmdb';
 import { isNodeId } from '../actors/address.js';
@@ -22,7 +30,8 @@ import { QallowError, errorMessage } from '../errors.js';
 import { ChainChecker, chainStep, type ChainHead } from './chain.js';
 import type { AppendResult, LedgerStore, RawRecord } from './contract.js';
 import { ZERO_HASH } from './entry.js';
-import { BatchCache, checkRecord, decodeRecord, encodeRecord, type LedgerRecord } from './record.js';
+import { merkleTree } from './merkle.js';
+import { BatchCache, RECORD_PURPOSE, checkRecord, decodeRecord, encodeRecord, type LedgerRecord } from './record.js';
 import { parseValidatorSet, type ValidatorSet } from './validators.js';
 
 export const LEDGER_FORMAT = 'qallow/ledger/v1';
@@ -72,6 +81,8 @@ export class LmdbLedgerStore implements LedgerStore {
   private readonly listeners = new Set<(r: LedgerRecord) => void>();
   private readonly cache = new BatchCache();
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Whether a resolved transaction is already synced (no overlappingSync), so `flushed` adds nothing. */
+  private syncedOnCommit = false;
 
   constructor(
     private readonly init: LmdbLedgerStoreInit,
@@ -110,6 +121,9 @@ export class LmdbLedgerStore implements LedgerStore {
       await env.flushed;
     }
     this.set = stored ?? wanted;
+    // lmdb-js reports the environment's actual overlappingSync (a later opener cannot change it).
+    const flags = env as unknown as { overlappingSync?: unknown; noSync?: unknown };
+    this.syncedOnCommit = flags.overlappingSync === false && flags.noSync !== true;
     this.h = h;
     this.components.logger?.info({ validators: this.set?.size ?? 0, quorum: this.set?.quorum ?? 0 }, 'ledger store opened');
   }
@@ -129,13 +143,28 @@ export class LmdbLedgerStore implements LedgerStore {
     return (await this.appendMany([record]))[0]!;
   }
 
-  appendMany(records: readonly LedgerRecord[]): Promise<AppendResult[]> {
+  /**
+   * `encoded[i]`, when given, must be record i's storage bytes — the bytes it
+   * was decoded from, or `encodeRecord(records[i])` — and is stored instead
+   * of encoding it again (a replica appends what it received as it came).
+   */
+  appendMany(records: readonly LedgerRecord[], encoded?: readonly Uint8Array[]): Promise<AppendResult[]> {
     return this.write(
       () => {
         const set = this.set;
         if (!set) throw new QallowError('CONFIG_INVALID', 'the ledger store has no validator set; start it with the configured validators', { field: 'validators' });
-        for (const r of records) checkRecord(r, set, this.cache);
-        return records.map(encodeRecord);
+        if (encoded && encoded.length !== records.length) throw new QallowError('BAD_PARAMETER', `appendMany: ${encoded.length} encodings for ${records.length} records`, { field: 'encoded' });
+        checkRecords(records, set, this.cache);
+        return records.map((r, i) => {
+          const b = encoded?.[i];
+          if (b === undefined) return encodeRecord(r);
+          // The entry bytes sit right after the purpose and their length (record.ts): a cheap guard against a mismatched pairing.
+          const at = ENTRY_OFFSET;
+          if (b.byteLength < at + r.bytes.byteLength || Buffer.compare(b.subarray(at, at + r.bytes.byteLength), r.bytes) !== 0) {
+            throw new QallowError('BAD_PARAMETER', `appendMany: the encoding given for ${r.entry.origin}#${r.entry.seq} is not that record's`, { field: 'encoded' });
+          }
+          return b;
+        });
       },
       (h, encoded) => {
         // Checks first (chain steps against the stored heads plus this batch's own records)...
@@ -272,7 +301,7 @@ export class LmdbLedgerStore implements LedgerStore {
       p = h.env
         .transaction(() => apply(h, prepared))
         .then(async (result) => {
-          await h.env.flushed;
+          if (!this.syncedOnCommit) await h.env.flushed;
           after?.(result);
           return result;
         })
@@ -287,6 +316,68 @@ export class LmdbLedgerStore implements LedgerStore {
     p.then(done, done);
     return p;
   }
+}
+
+/** Where a record's entry bytes start in its storage bytes: u32 len ‖ purpose, then u32 n. */
+const ENTRY_OFFSET = 4 + Buffer.byteLength(RECORD_PURPOSE) + 4;
+
+/** Whether two records carry the same batch header, origin signature and certificate. */
+function sameBatch(a: LedgerRecord, b: LedgerRecord): boolean {
+  if (a.batch !== b.batch) {
+    const x = a.batch;
+    const y = b.batch;
+    if (x.origin !== y.origin || x.firstSeq !== y.firstSeq || x.count !== y.count || x.root !== y.root) return false;
+  }
+  if (a.originSignature !== b.originSignature && Buffer.compare(a.originSignature, b.originSignature) !== 0) return false;
+  if (a.certificate === b.certificate) return true;
+  const u = a.certificate.votes;
+  const v = b.certificate.votes;
+  if (u.length !== v.length) return false;
+  for (let i = 0; i < u.length; i++) {
+    if (u[i]!.validator !== v[i]!.validator) return false;
+    if (u[i]!.signature !== v[i]!.signature && Buffer.compare(u[i]!.signature, v[i]!.signature) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * checkRecord for every record (throws the first problem, as it would).
+ * A run of records that is one whole batch — the same header, signature and
+ * certificate, seqs firstSeq … firstSeq+count−1 in order — is checked as a
+ * batch: the Merkle tree of its entry hashes must have the signed root and
+ * give each record exactly its proof (a valid proof for a position is
+ * unique), and checkRecord on its first record checks the signatures. Any
+ * other run, or a batch that fails that, goes record by record.
+ */
+function checkRecords(records: readonly LedgerRecord[], set: ValidatorSet, cache: BatchCache): void {
+  let i = 0;
+  while (i < records.length) {
+    const first = records[i]!;
+    let j = i + 1;
+    while (j < records.length && sameBatch(first, records[j]!)) j++;
+    if (!wholeBatchHolds(records, i, j)) for (let k = i; k < j; k++) checkRecord(records[k]!, set, cache);
+    else checkRecord(first, set, cache);
+    i = j;
+  }
+}
+
+function wholeBatchHolds(records: readonly LedgerRecord[], from: number, to: number): boolean {
+  const first = records[from]!;
+  const { origin, firstSeq, count, root } = first.batch;
+  if (to - from !== count || count < 2) return false;
+  for (let k = from; k < to; k++) {
+    const r = records[k]!;
+    if (r.entry.seq !== firstSeq + (k - from) || r.entry.origin !== origin) return false;
+  }
+  const tree = merkleTree(records.slice(from, to).map((r) => r.hash));
+  if (tree.root !== root) return false;
+  for (let k = from; k < to; k++) {
+    const want = tree.proofs[k - from]!;
+    const got = records[k]!.proof;
+    if (got.length !== want.length) return false;
+    for (let p = 0; p < want.length; p++) if (got[p] !== want[p]) return false;
+  }
+  return true;
 }
 
 /** Build (no I/O until start()) the ledger store over the host's LMDB store. */
