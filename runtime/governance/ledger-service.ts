@@ -48,7 +48,7 @@ import { CertificateBuilder } from '../ledger/certificate.js';
 import type { LedgerStore } from '../ledger/contract.js';
 import { decodeEntry, encodeEntry, sha256, ZERO_HASH, type LedgerEntry } from '../ledger/entry.js';
 import { merkleTree } from '../ledger/merkle.js';
-import { batchRecords, decodeRecord, encodeRecord, type LedgerRecord } from '../ledger/record.js';
+import { BatchCache, batchRecords, decodeRecord, encodeRecord, type LedgerRecord } from '../ledger/record.js';
 import type { ValidatorSet } from '../ledger/validators.js';
 import { decodeFetchReply, decodeHeadsReply, decodeVoteReply, encodePropose, MAX_BATCH_ENTRIES, MAX_FETCH, type LedgerMsg } from './wire.js';
 import { eventEntry, eventKey, isDraft, type EntryDraft } from './events.js';
@@ -75,6 +75,8 @@ export interface LedgerServiceComponents {
   /** Whether a peer is up (membership), for the quorum-available view. */
   readonly peerUp: (node: NodeId) => boolean;
   readonly now?: () => number;
+  /** The store's cache of verified batches (LmdbLedgerStoreComponents.verified), told of each batch this origin certifies. */
+  readonly verified?: BatchCache | undefined;
 }
 
 export interface LedgerStats {
@@ -401,6 +403,8 @@ export class LedgerService {
     if (this.round !== r) return;
     this.round = undefined;
     const records = batchRecords(r.batch, r.builder.certificate());
+    // This host signed the batch and the builder verified every vote of the certificate as it came.
+    this.c.verified?.add(BatchCache.key(records[0]!));
     const fail = (e: unknown): void => {
       // Our own certified batch does not append: the store is broken. Fail the waiters loudly.
       this.c.logger.error({ component: 'ledger', err: errorMessage(e) }, 'could not append a certified batch');

@@ -27,6 +27,7 @@ import type { EpochGovernance, GovernanceEvent } from '../../actors/governance-h
 import { createLmdbLedgerStore, type LmdbLedgerStoreComponents } from '../ledger/lmdb-store.js';
 import type { LedgerStore } from '../ledger/contract.js';
 import type { ValidatorSet } from '../ledger/validators.js';
+import { BatchCache } from '../ledger/record.js';
 import { LedgerService, type LedgerStats } from './ledger-service.js';
 import { LmdbPendingStore } from './pending.js';
 import { EthicsValidator, type ValidatorStats } from './validator.js';
@@ -73,12 +74,14 @@ export class GovernanceService implements EpochGovernance {
   private validator: EthicsValidator | undefined;
   private lastQuorum: boolean | undefined;
   private heads: Record<string, number> = {};
+  /** Batches already verified, shared by the ledger store and the ledger service (which adds the ones it certifies). */
+  private readonly verified = new BatchCache();
 
   constructor(
     private readonly init: GovernanceInit,
     private readonly c: GovernanceComponents,
   ) {
-    this.ledgerStore = createLmdbLedgerStore({ validators: init.validators }, { store: c.store, logger: c.logger.child({ component: 'ledger-store' }) });
+    this.ledgerStore = createLmdbLedgerStore({ validators: init.validators }, { store: c.store, logger: c.logger.child({ component: 'ledger-store' }), verified: this.verified });
   }
 
   async start(): Promise<void> {
@@ -87,7 +90,7 @@ export class GovernanceService implements EpochGovernance {
     const pending = new LmdbPendingStore(() => this.c.store.environment() as never);
     this.ledger = new LedgerService(
       { node: this.init.node, secretKey: this.init.secretKey, validators: this.init.validators, ethics: this.init.ethics, roundTimeoutMs: this.init.roundTimeoutMs, maxBatchEntries: this.init.maxBatchEntries },
-      { store: this.ledgerStore, pending, system: this.c.system, logger: log, peerUp: this.c.peerUp },
+      { store: this.ledgerStore, pending, system: this.c.system, logger: log, peerUp: this.c.peerUp, verified: this.verified },
     );
     const ledger = this.ledger;
     this.validator = new EthicsValidator(

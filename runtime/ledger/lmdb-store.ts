@@ -54,6 +54,12 @@ export interface LmdbLedgerStoreComponents {
   /** The host's LMDB store, started before this one (runtime/store/lmdb.ts). */
   readonly store: { environment(): Env };
   readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void } | undefined;
+  /**
+   * Batches whose signatures already verified. A host shares it with its
+   * ledger service, which adds the batches it certified itself (it verified
+   * every vote as it came), so its own appends do not check them again.
+   */
+  readonly verified?: BatchCache | undefined;
 }
 
 interface Handles {
@@ -79,7 +85,7 @@ export class LmdbLedgerStore implements LedgerStore {
   private h: Handles | undefined;
   private set: ValidatorSet | undefined;
   private readonly listeners = new Set<(r: LedgerRecord) => void>();
-  private readonly cache = new BatchCache();
+  private readonly cache: BatchCache;
   private readonly inflight = new Set<Promise<unknown>>();
   /** Whether a resolved transaction is already synced (no overlappingSync), so `flushed` adds nothing. */
   private syncedOnCommit = false;
@@ -87,7 +93,9 @@ export class LmdbLedgerStore implements LedgerStore {
   constructor(
     private readonly init: LmdbLedgerStoreInit,
     private readonly components: LmdbLedgerStoreComponents,
-  ) {}
+  ) {
+    this.cache = components.verified ?? new BatchCache();
+  }
 
   async start(): Promise<void> {
     if (this.h) return;
