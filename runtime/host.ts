@@ -75,6 +75,7 @@ export class Host {
   private system: ActorSystem | undefined;
   private runsSupervisor: Supervisor | undefined;
   private telemetryTimer: NodeJS.Timeout | undefined;
+  private quorumTimer: NodeJS.Timeout | undefined;
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
   private readonly latest = new Map<string, RunStatus>();
   /**
@@ -218,6 +219,14 @@ export class Host {
       },
     );
     await this.governance.start();
+    // Safety net beside the membership trigger: a run can pause for the quorum while it is in fact
+    // there (its round took longer than the round timeout, e.g. under load), and then no membership
+    // change would come to wake it. Once a second, runs paused for the quorum are told it is back.
+    this.quorumTimer = setInterval(() => {
+      if (!this.governance?.quorumAvailable()) return;
+      for (const [run, s] of this.latest) if (s.pauseReason === 'quorum') this.runs.get(run)?.tryTell({ type: 'quorum', available: true });
+    }, 1000);
+    this.quorumTimer.unref();
     this.ledgerMetrics = {
       heights: () => this.governance?.lastHeads() ?? {},
       commitLatencyMs: () => this.governance?.ledgerStats()?.commitLatencyMs ?? undefined,
@@ -508,6 +517,7 @@ export class Host {
     const log = this.c.logger;
     this.readiness?.stopping();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    if (this.quorumTimer) clearInterval(this.quorumTimer);
     await this.admin?.stop();
     // Runs drain while the cluster is still up, so their last epoch's events can be certified.
     await Promise.allSettled(
