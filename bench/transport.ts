@@ -289,28 +289,35 @@ interface Asker {
   close(): Promise<void>;
 }
 
-async function rawAsker(ctx: Ctx): Promise<Asker> {
-  const { dealer, peer } = await rawClient(ctx, 'raw-echo', 0);
+/** Raw asks on `dealer`, answered by frames that `next` receives (on the same socket or the asker's ROUTER). */
+function rawReplies(dealer: zmq.Dealer, next: () => Promise<Buffer>): { loop: Promise<void>; ask: (i: number) => Promise<number> } {
   const replies = new Map<number, (id: number) => void>();
   const loop = (async () => {
     for (;;) {
-      let frame: Buffer | undefined;
+      let frame: Buffer;
       try {
-        [frame] = await dealer.receive();
+        frame = await next();
       } catch {
         return;
       }
-      const r = packr.unpack(frame!) as { requestId: number };
+      const r = packr.unpack(frame) as { requestId: number };
       replies.get(r.requestId)?.(r.requestId);
       replies.delete(r.requestId);
     }
   })();
+  const ask = (i: number): Promise<number> => {
+    const p = new Promise<number>((resolve) => replies.set(i, resolve));
+    void dealer.send(packr.pack(rawAsk(i)));
+    return p;
+  };
+  return { loop, ask };
+}
+
+async function rawAsker(ctx: Ctx): Promise<Asker> {
+  const { dealer, peer } = await rawClient(ctx, 'raw-echo', 0);
+  const { loop, ask } = rawReplies(dealer, () => dealer.receive().then(([frame]) => frame!));
   return {
-    ask: (i) => {
-      const p = new Promise<number>((resolve) => replies.set(i, resolve));
-      void dealer.send(packr.pack(rawAsk(i)));
-      return p;
-    },
+    ask,
     close: async () => {
       dealer.close();
       await loop;
@@ -328,26 +335,9 @@ async function rawPairAsker(ctx: Ctx): Promise<Asker> {
   peer.send({ type: 'peer', peer: { id: nodeId('a'), address: router.lastEndpoint!, publicKey: keys.publicKey } });
   const dealer = new zmq.Dealer({ routingId: 'a', curveServerKey: b.publicKey, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey, linger: 0 });
   dealer.connect(b.address);
-  const replies = new Map<number, (id: number) => void>();
-  const loop = (async () => {
-    for (;;) {
-      let frame: Buffer | undefined;
-      try {
-        [, frame] = await router.receive();
-      } catch {
-        return;
-      }
-      const r = packr.unpack(frame!) as { requestId: number };
-      replies.get(r.requestId)?.(r.requestId);
-      replies.delete(r.requestId);
-    }
-  })();
+  const { loop, ask } = rawReplies(dealer, () => router.receive().then(([, frame]) => frame!));
   return {
-    ask: (i) => {
-      const p = new Promise<number>((resolve) => replies.set(i, resolve));
-      void dealer.send(packr.pack(rawAsk(i)));
-      return p;
-    },
+    ask,
     close: async () => {
       dealer.close();
       router.close();

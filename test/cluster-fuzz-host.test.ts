@@ -15,18 +15,7 @@ import { readNodeKeys } from '../runtime/identity/files.js';
 import { encodeEnvelope, WIRE_VERSION } from '../runtime/transport/envelope.js';
 import type { WireType } from '../runtime/transport/messages.js';
 import { startCluster } from './helpers/cluster.js';
-
-/** Deterministic PRNG (mulberry32), so a failure can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './fixtures/transport-fuzz.js';
 
 interface Stats {
   readonly rssKb: number;
