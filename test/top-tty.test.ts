@@ -96,7 +96,9 @@ function row(screen: string, title: string, key: string): string[] | null {
   t.is(rb.code, 0, rb.stderr);
   const tickOf = (s: string): number => Number(row(s, 'RUN', 'ra')?.[3]?.split('/')[0] ?? NaN);
   const heightOf = (s: string): number => Number(row(s, 'ORIGIN', 'top-a')?.[1] ?? NaN);
-  const first = await waitFor(screen, (s) => row(s, 'RUN', 'ra')?.[2] === 'running' && tickOf(s) > 0 && heightOf(s) > 0, 'ra running with a tick, and a ledger height');
+  // top-b's run shows once a refresh has asked top-b after rb started: wait for that frame too.
+  const rbShown = (s: string): boolean => /1 run: rb /.test(row(s, 'HOST', 'top-b')?.[4] ?? '');
+  const first = await waitFor(screen, (s) => row(s, 'RUN', 'ra')?.[2] === 'running' && tickOf(s) > 0 && heightOf(s) > 0 && rbShown(s), 'ra running with a tick, a ledger height, and top-b’s run');
   const raRow = row(first, 'RUN', 'ra')!;
   t.is(raRow[1], 'phase13');
   t.regex(raRow[3]!, /^\d+\/200000$/);
