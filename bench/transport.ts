@@ -9,7 +9,8 @@
  * with --ipc), CURVE on every socket. Every figure of the transport is
  * compared with raw zeromq.js measured in the same round, the same way:
  * - the same sockets: a DEALER (CURVE client) sending to a ROUTER (CURVE
- *   server), as the transport does;
+ *   server), as the transport does, and one ZeroMQ context per host for
+ *   raw sockets as for the transport (see `hostContext`);
  * - the same messages: an `actor.tell` of `{ type: 'add', n }`, an
  *   `actor.ask` of `{ type: 'get', n }` answered with the same payload;
  *   raw sends them as msgpackr maps `{ to, type, payload }` (no records),
@@ -57,6 +58,12 @@ interface WorkerInit {
 type ToMain = { type: 'ready'; peer: PeerSpec } | { type: 'up' } | { type: 'done'; count: number };
 type ToWorker = { type: 'peer'; peer: PeerSpec } | { type: 'stop' };
 
+// One ZeroMQ context per simulated host (this module is loaded once per thread), for raw sockets
+// as for the transport (which makes its own): two hosts are two processes with a context each.
+// zeromq.js's default context is one per process and shared by worker threads, so raw sockets on it
+// would pass a round trip through one I/O thread where two real hosts use two — an unfair baseline
+// (measured: raw p50 ≈ 140 µs on the shared default context, ≈ 160 µs with a context per side).
+const hostContext = new zmq.Context();
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false, structuredClone: false });
 const silent = createLogger({ nodeId: 'bench', level: 'warn', destination: { write() {} } });
 const TO_B = 'qallow://b/runs/phase13-r1';
@@ -71,7 +78,7 @@ const rawAsk = (n: number): unknown => ({ to: TO_B, type: 'actor.ask', requestId
 // ------------------------------------------------------------------ worker side
 
 function serverRouter(init: WorkerInit): zmq.Router {
-  return new zmq.Router({ curveServer: true, curvePublicKey: init.keys.publicKey, curveSecretKey: init.keys.secretKey, linger: 0, receiveHighWaterMark: 1000 });
+  return new zmq.Router({ context: hostContext, curveServer: true, curvePublicKey: init.keys.publicKey, curveSecretKey: init.keys.secretKey, linger: 0, receiveHighWaterMark: 1000 });
 }
 
 async function workerMain(init: WorkerInit): Promise<void> {
@@ -104,7 +111,7 @@ async function workerMain(init: WorkerInit): Promise<void> {
     if (init.scenario === 'raw-pair') {
       // The transport's topology without the transport: answers go out on this side's own DEALER.
       const a = await peerOnce();
-      dealer = new zmq.Dealer({ routingId: 'b', curveServerKey: a.publicKey, curvePublicKey: init.keys.publicKey, curveSecretKey: init.keys.secretKey, linger: 0 });
+      dealer = new zmq.Dealer({ context: hostContext, routingId: 'b', curveServerKey: a.publicKey, curvePublicKey: init.keys.publicKey, curveSecretKey: init.keys.secretKey, linger: 0 });
       dealer.connect(a.address);
     }
     void stopped.then(() => {
@@ -222,7 +229,7 @@ async function rawClient(ctx: Ctx, scenario: 'raw-sink' | 'raw-echo', count: num
   const client = zmq.curveKeyPair();
   const peer = new Peer({ scenario, listen: ctx.listen(), keys: zmq.curveKeyPair(), count });
   const { peer: b } = await peer.next('ready');
-  const dealer = new zmq.Dealer({ curveServerKey: b.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey, linger: 0, sendHighWaterMark });
+  const dealer = new zmq.Dealer({ context: hostContext, curveServerKey: b.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey, linger: 0, sendHighWaterMark });
   dealer.connect(b.address);
   return { dealer, peer };
 }
@@ -330,10 +337,10 @@ async function rawPairAsker(ctx: Ctx): Promise<Asker> {
   const keys = zmq.curveKeyPair();
   const peer = new Peer({ scenario: 'raw-pair', listen: ctx.listen(), keys: zmq.curveKeyPair(), count: 0 });
   const { peer: b } = await peer.next('ready');
-  const router = new zmq.Router({ curveServer: true, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey, linger: 0 });
+  const router = new zmq.Router({ context: hostContext, curveServer: true, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey, linger: 0 });
   await router.bind(ctx.listen());
   peer.send({ type: 'peer', peer: { id: nodeId('a'), address: router.lastEndpoint!, publicKey: keys.publicKey } });
-  const dealer = new zmq.Dealer({ routingId: 'a', curveServerKey: b.publicKey, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey, linger: 0 });
+  const dealer = new zmq.Dealer({ context: hostContext, routingId: 'a', curveServerKey: b.publicKey, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey, linger: 0 });
   dealer.connect(b.address);
   const { loop, ask } = rawReplies(dealer, () => router.receive().then(([, frame]) => frame!));
   return {
@@ -441,7 +448,7 @@ export async function transportBench(args: string[]): Promise<void> {
   const NONE = { p50: Number.NaN, p99: Number.NaN };
   try {
     const wire = ipc ? 'ipc://' : 'tcp://127.0.0.1';
-    say(`transport bench over ${wire}: DEALER → ROUTER with CURVE for raw and transport alike, receiver in a worker thread; ${rounds} rounds, medians; ratios are taken within a round`);
+    say(`transport bench over ${wire}: DEALER → ROUTER with CURVE and one ZeroMQ context per host for raw and transport alike, receiver in a worker thread; ${rounds} rounds, medians; ratios are taken within a round`);
     say(`  raw = zeromq.js + msgpackr (maps, no records), no validation; transport = validated envelopes, bounded per-peer queue, counters`);
     say(`  one-way: raw packs ${ctx.batch} messages per frame in one call; round trips: 1 in flight each, raw and transport in interleaved blocks of ${BLOCK}; in flight: ${ctx.inflight} outstanding`);
     const r = {
