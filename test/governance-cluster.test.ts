@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeEntry } from '../runtime/ledger/entry.js';
+import { parseExposition, sampleValue } from '../runtime/metrics/exposition.js';
 import { runCli } from './helpers/cli.js';
 import { allUp, membershipChange, startCluster, type Cluster } from './helpers/cluster.js';
 import type { HostProcess, LogLine } from './helpers/host.js';
@@ -57,6 +58,11 @@ test('four hosts certify and replicate; a host killed mid-run catches up; all le
   const aHeads = (JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } }).governance.heads;
   await d2.waitFor((l) => l.msg === 'ledger in sync' && JSON.stringify(l['heads']) === JSON.stringify(aHeads), 'gov-d in sync with gov-a', 60_000);
   const status = JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } };
+  // /metrics shows the same ledger heights and the commit latency (gov-a committed its own rounds).
+  const metricsUrl = (JSON.parse(await readFile(join(c.dataDir('gov-a'), 'endpoint.json'), 'utf8')) as { metrics: string }).metrics;
+  const samples = parseExposition(await (await fetch(`${metricsUrl}/metrics`)).text());
+  for (const [origin, h] of Object.entries(status.governance.heads)) t.is(sampleValue(samples, 'qallow_ledger_height', { origin }), h, `qallow_ledger_height{origin="${origin}"}`);
+  t.true((sampleValue(samples, 'qallow_ledger_commit_latency_ms', { quantile: '0.5' }) ?? 0) > 0, 'commit latency p50 exported');
   t.true((status.governance.heads['gov-a'] ?? 0) >= 30, `gov-a has ${status.governance.heads['gov-a']} entries (30 epochs of ethics checks at least)`);
   await stopAll(c);
   const ledgers = await Promise.all(NAMES.map((n) => exportLedger(c, n)));

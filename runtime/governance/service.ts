@@ -132,6 +132,11 @@ export class GovernanceService implements EpochGovernance {
       },
     });
     await ledger.start();
+    // Heights kept current for /metrics: from the store at start, then from every durable append.
+    this.heads = await ledger.heads();
+    this.ledgerStore.subscribe((r) => {
+      if ((this.heads[r.entry.origin] ?? 0) < r.entry.seq) this.heads[r.entry.origin] = r.entry.seq;
+    });
     // Peers that came up before the ledger existed: compare heads with them now.
     for (const v of this.init.validators.origins.keys()) if (v !== this.init.node && this.c.peerUp(v)) ledger.peerUp(v);
     this.lastQuorum = ledger.quorumAvailable();
@@ -181,7 +186,7 @@ export class GovernanceService implements EpochGovernance {
     };
   }
 
-  /** Heights by origin as of the last status (cheap, for metrics). */
+  /** Heights by origin, kept current by the store's append notifications (cheap, for metrics). */
   lastHeads(): Record<string, number> {
     return this.heads;
   }
