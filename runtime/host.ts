@@ -24,10 +24,9 @@ import { generateCurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
 import { ClusterService } from './cluster/service.js';
 import { GovernanceService } from './governance/service.js';
-import type { EntryDraft } from './governance/events.js';
+import { adminEntry, supervisionEntry, type EntryDraft } from './governance/events.js';
 import { ledgerTail } from './governance/tail.js';
 import { ValidatorSet } from './ledger/validators.js';
-import { ZERO_HASH } from './ledger/entry.js';
 import { nodeId as nodeIdOf } from './actors/address.js';
 import type { LmdbStore } from './store/lmdb.js';
 import { MAX_PULSE_RUNS } from './transport/messages.js';
@@ -41,7 +40,6 @@ import { resolveBackend } from '../kernels/select.js';
 import { createActorSystem, spawn, spawnSupervisor, type ActorRef, type ActorSystem } from './actors/index.js';
 import { QallowError, isQallowError } from './errors.js';
 
-const NO_FIGURES = { minTotal: 0, maxEntropy: 0, passed: 0, lanes: 0 } as const;
 import type { Logger } from './logger.js';
 import { createLmdbStore } from './store/lmdb.js';
 import { HostCollector, MetricsServer, Readiness, type LedgerMetricsSource } from './metrics/index.js';
@@ -236,17 +234,8 @@ export class Host {
       if (e.type !== 'actor-restarted' && e.type !== 'escalated') return;
       const actor = e.type === 'actor-restarted' ? e.actor : e.child;
       const restarts = e.type === 'actor-restarted' ? e.incarnation : 0;
-      this.recordAction({
-        kind: 'supervision',
-        run: '',
-        epoch: 0,
-        tick: 0,
-        stateHash: ZERO_HASH,
-        figures: NO_FIGURES,
-        decision: e.type === 'actor-restarted' ? 'restart' : 'escalate',
-        detail: { actor, action: e.type === 'actor-restarted' ? 'restart' : 'escalate', restarts, withinMs: cfg.supervision.withinSeconds * 1000 },
-        key: `supervision/${actor}/${e.type}/${restarts}/${Date.now()}`,
-      });
+      const action = e.type === 'actor-restarted' ? 'restart' : 'escalate';
+      this.recordAction(supervisionEntry(actor, action, restarts, cfg.supervision.withinSeconds * 1000, `supervision/${actor}/${e.type}/${restarts}/${Date.now()}`));
     });
   }
 
@@ -294,17 +283,7 @@ export class Host {
     // State-changing commands are ledger entries; status queries are not governance actions.
     if (cmd.type !== 'status' && cmd.type !== 'runs' && cmd.type !== 'ledger.tail') {
       const target = 'run' in cmd ? cmd.run : 'actor' in cmd ? cmd.actor : cmd.type === 'run' ? (cmd.id ?? '') : this.config.node.id;
-      this.recordAction({
-        kind: 'admin',
-        run: 'run' in cmd ? cmd.run : '',
-        epoch: 0,
-        tick: 0,
-        stateHash: ZERO_HASH,
-        figures: NO_FIGURES,
-        decision: 'accepted',
-        detail: { command: cmd.type, actorOrRun: target },
-        key: `admin/${cmd.type}/${target}/${Date.now()}/${this.adminCounter++}`,
-      });
+      this.recordAction(adminEntry(cmd.type, 'run' in cmd ? cmd.run : '', target, `admin/${cmd.type}/${target}/${Date.now()}/${this.adminCounter++}`));
     }
     switch (cmd.type) {
       case 'status':
@@ -361,8 +340,9 @@ export class Host {
     let tick = 0;
     const runs: Record<string, number> = {};
     for (const s of this.latest.values()) tick += s.tick;
+    let n = 0;
     for (const [run, t] of this.pacedTicks) {
-      if (Object.keys(runs).length >= MAX_PULSE_RUNS) break;
+      if (n++ >= MAX_PULSE_RUNS) break;
       runs[run] = t;
     }
     const now = Date.now();

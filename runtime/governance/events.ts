@@ -12,25 +12,29 @@
  * admin and supervision drafts carry their own unique key.
  */
 import type { GovernanceEvent } from '../../actors/governance-hook.js';
-import type { DetailByKind, EntryKind, Figures, LedgerEntry } from '../ledger/entry.js';
+import type { EntryKind, Figures, LedgerEntry, LedgerEntryOf } from '../ledger/entry.js';
 import { ZERO_HASH } from '../ledger/entry.js';
 
+/** A ledger entry less the fields the ledger fills in when it batches it. */
 export type EntryDraft = {
-  [K in EntryKind]: {
-    readonly kind: K;
-    readonly run: string;
-    readonly epoch: number;
-    readonly tick: number;
-    readonly stateHash: string;
-    readonly figures: Figures;
-    readonly decision: string;
-    readonly detail: DetailByKind[K];
+  [K in EntryKind]: Omit<LedgerEntryOf<K>, 'origin' | 'seq' | 'prevHash' | 'timestamp'> & {
     /** Deduplication key; default kind/run/epoch. */
     readonly key?: string;
   };
 }[EntryKind];
 
+/** Figures of entries that are not ethics checks. */
 const NO_FIGURES: Figures = { minTotal: 0, maxEntropy: 0, passed: 0, lanes: 0 };
+
+/** An accepted admin command; `key` must be unique per command (the host numbers them). */
+export function adminEntry(command: string, run: string, target: string, key: string): EntryDraft {
+  return { kind: 'admin', run, epoch: 0, tick: 0, stateHash: ZERO_HASH, figures: NO_FIGURES, decision: 'accepted', detail: { command, actorOrRun: target }, key };
+}
+
+/** A supervision decision: an actor restarted (its incarnation) or an escalation. */
+export function supervisionEntry(actor: string, action: 'restart' | 'escalate', restarts: number, withinMs: number, key: string): EntryDraft {
+  return { kind: 'supervision', run: '', epoch: 0, tick: 0, stateHash: ZERO_HASH, figures: NO_FIGURES, decision: action, detail: { actor, action, restarts, withinMs }, key };
+}
 
 export function isDraft(v: GovernanceEvent | EntryDraft): v is EntryDraft {
   return 'detail' in v;

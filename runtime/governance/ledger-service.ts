@@ -80,7 +80,6 @@ export interface LedgerServiceComponents {
 }
 
 export interface LedgerStats {
-  readonly heads: Record<string, number>;
   readonly committed: number;
   readonly rounds: number;
   readonly queued: number;
@@ -248,11 +247,8 @@ export class LedgerService {
         const records = await this.c.store.entriesFrom(msg.origin, msg.from, Math.min(msg.limit, MAX_FETCH));
         return { records: records.map(encodeRecord) };
       }
-      case 'heads': {
-        const heads: Record<string, number> = {};
-        for (const h of await this.c.store.heads()) heads[h.origin] = h.seq;
-        return { heads };
-      }
+      case 'heads':
+        return { heads: await this.heads() };
     }
   }
 
@@ -267,7 +263,6 @@ export class LedgerService {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
     return {
-      heads: {},
       committed: this.committed,
       rounds: this.rounds,
       queued: this.queue.length,

@@ -59,17 +59,3 @@ export class LmdbPendingStore implements PendingStore {
     await this.env().flushed;
   }
 }
-
-/** For unit tests. */
-export class MemoryPendingStore implements PendingStore {
-  private b: PendingBatch | undefined;
-  async load(): Promise<PendingBatch | undefined> {
-    return this.b;
-  }
-  async save(b: PendingBatch): Promise<void> {
-    this.b = b;
-  }
-  async clear(): Promise<void> {
-    this.b = undefined;
-  }
-}

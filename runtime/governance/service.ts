@@ -133,10 +133,12 @@ export class GovernanceService implements EpochGovernance {
     });
     await ledger.start();
     // Heights kept current for /metrics: from the store at start, then from every durable append.
-    this.heads = await ledger.heads();
-    this.ledgerStore.subscribe((r) => {
-      if ((this.heads[r.entry.origin] ?? 0) < r.entry.seq) this.heads[r.entry.origin] = r.entry.seq;
-    });
+    const raise = (origin: string, seq: number): void => {
+      if ((this.heads[origin] ?? 0) < seq) this.heads[origin] = seq;
+    };
+    // Subscribe before reading, so an append in between is not missed.
+    this.ledgerStore.subscribe((r) => raise(r.entry.origin, r.entry.seq));
+    for (const [origin, seq] of Object.entries(await ledger.heads())) raise(origin, seq);
     // Peers that came up before the ledger existed: compare heads with them now.
     for (const v of this.init.validators.origins.keys()) if (v !== this.init.node && this.c.peerUp(v)) ledger.peerUp(v);
     this.lastQuorum = ledger.quorumAvailable();
@@ -175,12 +177,11 @@ export class GovernanceService implements EpochGovernance {
   }
 
   async status(): Promise<GovernanceStatus> {
-    if (this.ledger) this.heads = await this.ledger.heads();
     return {
       validators: [...this.init.validators.validators.keys()],
       quorum: this.init.validators.quorum,
       quorumAvailable: this.quorumAvailable(),
-      heads: this.heads,
+      heads: { ...this.heads },
       ledger: this.ledger?.stats() ?? ({} as LedgerStats),
       validator: this.validator?.stats() ?? { votes: 0, refused: 0, refusedBy: {} },
     };
