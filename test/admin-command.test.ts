@@ -101,6 +101,7 @@ test('canonical bytes differ for every fixture, and for absent versus present op
     { ...base, id: 'a' },
     { ...base, epochTicks: 1 },
     { ...base, backend: 'js' },
+    { ...base, paced: true },
     { type: 'run', params: { phase: 'phase13', ticks: 5, pockets: 8, couplings: [0.1], rings: 1 } },
     { type: 'run', params: { phase: 'phase13', ticks: 5, pockets: 8, couplings: [0.1], reference: false } },
     { type: 'run', params: { phase: 'phase13', ticks: 5, pockets: 8, couplings: [0.1], reference: true } },
@@ -154,6 +155,8 @@ const BAD_COMMANDS: [unknown, string][] = [
   [{ type: 'run', params: { phase: 'phase12', ticks: 1, eps: [0.1] }, epochTicks: 0 }, 'command.epochTicks'],
   [{ type: 'run', params: { phase: 'phase12', ticks: 1, eps: [0.1] }, backend: 'cuda' }, 'command.backend'],
   [{ type: 'run', params: { phase: 'phase12', ticks: 1, eps: [0.1] }, id: 'a b' }, 'command.id'],
+  [{ type: 'run', params: { phase: 'phase12', ticks: 1, eps: [0.1] }, paced: 'yes' }, 'command.paced'],
+  [{ type: 'run', params: { phase: 'phase12', ticks: 1, eps: [0.1] }, paced: false }, 'command.paced'],
 ];
 
 test('parseAdminCommand refuses malformed commands with BAD_FRAME naming the field', (t) => {
