@@ -11,6 +11,8 @@ import test, { type ExecutionContext } from 'ava';
 import { parseHostConfig } from '../config/schema.js';
 import { Host } from '../runtime/host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
+import { phase13Params } from '../kernels/params.js';
+import { isQallowError } from '../runtime/errors.js';
 import { runCli } from './helpers/cli.js';
 import { writeConfig } from './helpers/host.js';
 
@@ -132,4 +134,14 @@ test('crashes beyond the restart intensity escalate to the root and fail the hos
   const err = await failed;
   t.regex(String(err), /SUPERVISION_ESCALATED|escalat/i);
   t.truthy(logs.lines.find((l) => l['msg'] === 'supervision escalated to the root; the host stops'));
+});
+
+test('a paced run is refused on a host without a cluster (BAD_USAGE), and nothing is started', async (t) => {
+  const dir = await tempDir(t);
+  const host = new Host(hostConfig(join(dir, 'solo'), []), { logger: createLogger({ nodeId: 'host-t', destination: memorySink().stream }) });
+  await host.start();
+  t.teardown(() => host.stop());
+  const e = await t.throwsAsync(host.submit('paced-1', phase13Params({ pockets: 64, ticks: 10, couplings: [0.002] }), 'js', 5, { paced: true }));
+  t.true(isQallowError(e, 'BAD_USAGE'), String(e));
+  t.deepEqual(await host.runIds(), []);
 });
