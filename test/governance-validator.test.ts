@@ -5,6 +5,7 @@
  * figures that contradict the decision, and another host's signature reused
  * all get no certificate, and the refusals name the origin in the logs.
  */
+import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { NodeId } from '../runtime/actors/address.js';
 import { QallowError } from '../runtime/errors.js';
@@ -32,7 +33,7 @@ async function validators(t: ExecutionContext) {
       const dir = await tempDir(t);
       const store = createLmdbStore({ dataDir: dir }, { logger });
       await store.start();
-      const ledger = createLmdbLedgerStore({ validators: c.set }, { store });
+      const ledger = createLmdbLedgerStore({ validators: c.set }, { store, voteLogDir: join(dir, 'votes') });
       await ledger.start();
       t.teardown(async () => {
         await ledger.stop();

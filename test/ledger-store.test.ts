@@ -3,6 +3,7 @@
  * idempotent and conflicting appends, verification before writing, votes
  * durable across reopening the environment, catch-up reads, subscribe.
  */
+import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { isQallowError } from '../runtime/errors.js';
 import { entryHash } from '../runtime/ledger/entry.js';
@@ -24,7 +25,7 @@ interface Opened {
 async function openLedger(t: ExecutionContext, dataDir: string, validators: ValidatorSet | undefined = C.set): Promise<Opened> {
   const store = createLmdbStore({ dataDir });
   await store.start();
-  const ledger = createLmdbLedgerStore({ validators }, { store });
+  const ledger = createLmdbLedgerStore({ validators }, { store, voteLogDir: join(dataDir, 'votes') });
   try {
     await ledger.start();
   } catch (e) {

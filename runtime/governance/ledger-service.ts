@@ -10,19 +10,20 @@
  *      entry linking to the one before, a Merkle root over their hashes that
  *      the origin signs once (runtime/ledger/batch.ts) — under load one
  *      signature and one vote per validator cover hundreds of entries;
- *   2. the batch is written durably (`governance-pending`) before anyone
- *      sees it, so an origin that crashes mid-round proposes the *same*
- *      batch again after restart (validators refuse a different one);
- *   3. every configured validator — this host's own included, through the
- *      same location-transparent `system.ask` — is asked for its vote;
+ *   2. this host's own validator checks the batch's decisions and writes
+ *      its vote together with the batch itself — one append to the vote
+ *      log (runtime/ledger/vote-log.ts) — before anyone sees it, so an
+ *      origin that crashes mid-round proposes the *same* batch again after
+ *      restart (validators refuse a different one);
+ *   3. every other configured validator is asked for its vote through the
+ *      location-transparent `system.ask`;
  *      votes are verified as they come (CertificateBuilder); at a quorum
  *      (> 2/3 of the configured validators) the certificate is complete;
- *   4. the records are appended to the local chain and told to every peer's
- *      ledger (`commit`); the pending batch is cleared behind the append (LMDB
- *      applies writes in order) and the next round may be proposed while the
- *      append syncs — its writes queue behind it, so seqs still enter the
- *      chain in order; each event's `record` resolves once the append is
- *      durable;
+ *   4. the records are appended to the local chain; the next round may be
+ *      proposed while the append syncs — its append queues behind it, so
+ *      seqs still enter the chain in order; once the append is durable each
+ *      event's `record` resolves and the records are told to every peer's
+ *      ledger (`commit`);
  *   5. without a quorum within `roundTimeoutMs`, waiting `record` calls
  *      reject QUORUM_UNAVAILABLE (the engine pauses the run) while the round
  *      keeps retrying the validators that have not voted, every
@@ -50,9 +51,8 @@ import { decodeEntry, encodeEntry, sha256, ZERO_HASH, type LedgerEntry } from '.
 import { merkleTree } from '../ledger/merkle.js';
 import { BatchCache, batchRecords, decodeRecord, encodeRecord, type LedgerRecord } from '../ledger/record.js';
 import type { ValidatorSet } from '../ledger/validators.js';
-import { decodeFetchReply, decodeHeadsReply, decodeVoteReply, encodePropose, MAX_BATCH_ENTRIES, MAX_FETCH, type LedgerMsg } from './wire.js';
+import { decodeFetchReply, decodeHeadsReply, decodeVoteReply, encodePropose, MAX_BATCH_ENTRIES, MAX_FETCH, type LedgerMsg, type VoteReply } from './wire.js';
 import { eventEntry, eventKey, isDraft, type EntryDraft } from './events.js';
-import type { PendingStore } from './pending.js';
 
 export interface LedgerServiceInit {
   readonly node: NodeId;
@@ -69,7 +69,6 @@ export interface LedgerServiceInit {
 
 export interface LedgerServiceComponents {
   readonly store: LedgerStore;
-  readonly pending: PendingStore;
   readonly system: ActorSystem;
   readonly logger: Logger;
   /** Whether a peer is up (membership), for the quorum-available view. */
@@ -77,6 +76,11 @@ export interface LedgerServiceComponents {
   readonly now?: () => number;
   /** The store's cache of verified batches (LmdbLedgerStoreComponents.verified), told of each batch this origin certifies. */
   readonly verified?: BatchCache | undefined;
+  /**
+   * This host's own vote on its batch (EthicsValidator.voteOwn): written
+   * durably together with the batch itself, which is also the pending round.
+   */
+  readonly ownVote: (batch: Batch) => Promise<VoteReply>;
 }
 
 export interface LedgerStats {
@@ -122,6 +126,8 @@ export class LedgerService {
   /** Keys of this origin's committed entries (recent), so a re-recorded event is not entered twice. */
   private readonly committedKeys = new Set<string>();
   private round: Round | undefined;
+  /** Rounds found in flight at start, proposed again (in order) before new ones. */
+  private readonly resume: { batch: Batch; keys: readonly string[] }[] = [];
   private roundWaiters = new Map<string, Waiter[]>();
   private nextSeq = 1;
   private lastHash = ZERO_HASH;
@@ -171,17 +177,19 @@ export class LedgerService {
     this.nextSeq = height + 1;
     this.running = true;
     // A round that was in flight when this host stopped is proposed again, unchanged.
-    const pending = await this.c.pending.load();
-    if (pending && pending.header.firstSeq === height + 1) {
+    // Rounds that were in flight when this host stopped (the one being certified, and the next
+    // one if it was proposed while the first one's append synced) are proposed again, unchanged
+    // and in order, before anything new.
+    for (const pending of this.c.store.pendingRounds()) {
+      if (pending.header.firstSeq !== this.nextSeq) continue;
       const entries = pending.entries.map((b) => decodeEntry(b));
-      this.nextSeq = height + 1 + entries.length;
+      this.resume.push({ batch: this.rebuild(pending.header, entries), keys: entries.map((e) => eventKey(e)) });
+      this.nextSeq += entries.length;
       this.lastHash = sha256(pending.entries.at(-1)!);
-      const batch = this.rebuild(pending.header, entries);
-      this.c.logger.info({ component: 'ledger', firstSeq: pending.header.firstSeq, count: pending.header.count }, 'resuming the round that was in flight');
-      this.startRound(batch, entries.map((e) => eventKey(e)));
-    } else if (pending) {
-      await this.c.pending.clear();
+      this.c.logger.info({ component: 'ledger', firstSeq: pending.header.firstSeq, count: pending.header.count }, 'resuming a round that was in flight');
     }
+    const first = this.resume.shift();
+    if (first) this.startRound(first.batch, first.keys);
     this.timer = setInterval(() => this.tick(), this.retryMs);
     this.timer.unref();
   }
@@ -195,6 +203,7 @@ export class LedgerService {
     for (const q of this.queue) for (const w of q.waiters) w.reject(stopped);
     this.roundWaiters.clear();
     this.queue.length = 0;
+    this.resume.length = 0;
     this.byKey.clear();
   }
 
@@ -301,7 +310,13 @@ export class LedgerService {
 
   private async pump(): Promise<void> {
     // One round at a time: `pumping` covers the await between taking the queue and starting the round.
-    if (this.round || this.pumping || this.queue.length === 0 || !this.running) return;
+    if (this.round || this.pumping || !this.running) return;
+    const resumed = this.resume.shift();
+    if (resumed) {
+      this.startRound(resumed.batch, resumed.keys);
+      return;
+    }
+    if (this.queue.length === 0) return;
     this.pumping = true;
     try {
       await this.nextRound();
@@ -312,6 +327,7 @@ export class LedgerService {
 
   private async nextRound(): Promise<void> {
     const take = this.queue.splice(0, this.maxBatch);
+    const lastHash = this.lastHash;
     const ts = this.now();
     // Each entry is encoded and hashed once: its hash is the next one's prevHash and a Merkle leaf.
     const entries: LedgerEntry[] = [];
@@ -335,9 +351,23 @@ export class LedgerService {
     }
     this.nextSeq += entries.length;
     this.lastHash = prev;
-    // Durable before any validator sees it: after a crash the same batch is proposed again.
-    await this.c.pending.save({ header: batch.header, originSignature: batch.originSignature, entries: batch.bytes });
-    this.startRound(batch, take.map((q) => q.key));
+    // This host's vote and the batch itself, durable before any validator sees the batch (one
+    // append to the vote log): after a crash the same batch is proposed again.
+    let vote: VoteReply;
+    try {
+      vote = await this.c.ownVote(batch);
+    } catch (e) {
+      // Nothing was written: give the seqs back and fail the records with the reason.
+      this.nextSeq -= entries.length;
+      this.lastHash = lastHash;
+      const err = isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {});
+      for (const q of take) {
+        for (const w of this.roundWaiters.get(q.key) ?? []) w.reject(err);
+        this.roundWaiters.delete(q.key);
+      }
+      return;
+    }
+    this.startRound(batch, take.map((q) => q.key), vote);
   }
 
   /** The same batch again (Ed25519 is deterministic: the same signature too). */
@@ -347,10 +377,15 @@ export class LedgerService {
     return b;
   }
 
-  private startRound(batch: Batch, keys: readonly string[]): void {
+  private startRound(batch: Batch, keys: readonly string[], ownVote?: VoteReply): void {
     this.rounds++;
-    this.round = { batch, keys, builder: new CertificateBuilder(batch.header, this.init.validators), asked: new Set(), startedAt: this.now(), timedOut: false };
+    const r: Round = { batch, keys, builder: new CertificateBuilder(batch.header, this.init.validators), asked: new Set(), startedAt: this.now(), timedOut: false };
+    this.round = r;
     for (const k of keys) if (!this.roundWaiters.has(k)) this.roundWaiters.set(k, []);
+    if (ownVote) {
+      r.builder.add(ownVote);
+      r.asked.add(this.init.node);
+    }
     this.askMissing();
   }
 
@@ -417,15 +452,19 @@ export class LedgerService {
       fail(e);
       return;
     }
-    // LMDB applies writes in the order they are queued, so from here on the pending copy can go
-    // (its removal is durable only with the append, and a restart ignores a pending batch the
-    // chain holds) and the next round can be proposed while this append syncs: its pending save
-    // and, later, its own append land after this one. Nothing waits for the removal.
-    this.c.pending.clear().catch((e: unknown) => {
-      if (this.running) this.c.logger.warn({ component: 'ledger', err: errorMessage(e) }, 'could not clear the pending round');
-    });
-    // The records are certified: peers may append them now (an origin that crashes before its own
-    // append is durable proposes the same batch again and gets the same entries).
+    // The next round can be proposed while this append syncs: LMDB applies writes in the order
+    // they are queued, so its own append lands after this one (and a restart ignores a pending
+    // round the chain holds).
+    void this.pump();
+    try {
+      await appended;
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    // The records are certified; peers append them once they are durable here. Told only now, so
+    // the peers' appends do not race this one for the disk (on one machine's disk that made the
+    // origin's append, on the decision path, 2.5× slower); a peer that misses a commit catches up.
     for (const v of this.init.validators.origins.keys()) {
       if (v === this.init.node || !this.c.peerUp(v)) continue;
       try {
@@ -433,13 +472,6 @@ export class LedgerService {
       } catch {
         // A peer that misses the commit fetches it when it next compares heads.
       }
-    }
-    void this.pump();
-    try {
-      await appended;
-    } catch (e) {
-      fail(e);
-      return;
     }
     const latency = this.now() - r.startedAt;
     this.lastLatency = latency;

@@ -17,6 +17,7 @@
  * > 2/3 of it. `onQuorum` is told when the number of live validators
  * crosses the quorum, so the host can pause and resume runs (SPEC §3).
  */
+import { dirname, join } from 'node:path';
 import type { NodeId } from '../actors/address.js';
 import { spawn, type ActorSystem, type ReplyTo } from '../actors/index.js';
 import type { Supervisor } from '../../supervisors/index.js';
@@ -29,7 +30,6 @@ import type { LedgerStore } from '../ledger/contract.js';
 import type { ValidatorSet } from '../ledger/validators.js';
 import { BatchCache } from '../ledger/record.js';
 import { LedgerService, type LedgerStats } from './ledger-service.js';
-import { LmdbPendingStore } from './pending.js';
 import { EthicsValidator, type ValidatorStats } from './validator.js';
 import { decodeLedgerMsg, decodePropose, type LedgerMsg, type ProposeMsg } from './wire.js';
 import type { EntryDraft } from './events.js';
@@ -50,7 +50,7 @@ export interface GovernanceInit {
 
 export interface GovernanceComponents {
   /** The host's LMDB store (its environment holds the ledger's databases). */
-  readonly store: LmdbLedgerStoreComponents['store'];
+  readonly store: LmdbLedgerStoreComponents['store'] & { readonly path: string };
   readonly system: ActorSystem;
   readonly root: Supervisor;
   readonly logger: Logger;
@@ -81,23 +81,25 @@ export class GovernanceService implements EpochGovernance {
     private readonly init: GovernanceInit,
     private readonly c: GovernanceComponents,
   ) {
-    this.ledgerStore = createLmdbLedgerStore({ validators: init.validators }, { store: c.store, logger: c.logger.child({ component: 'ledger-store' }), verified: this.verified });
+    this.ledgerStore = createLmdbLedgerStore(
+      { validators: init.validators },
+      { store: c.store, logger: c.logger.child({ component: 'ledger-store' }), verified: this.verified, voteLogDir: join(dirname(c.store.path), 'votes') },
+    );
   }
 
   async start(): Promise<void> {
     const log = this.c.logger.child({ component: 'governance' });
     await this.ledgerStore.start();
-    const pending = new LmdbPendingStore(() => this.c.store.environment() as never);
-    this.ledger = new LedgerService(
-      { node: this.init.node, secretKey: this.init.secretKey, validators: this.init.validators, ethics: this.init.ethics, roundTimeoutMs: this.init.roundTimeoutMs, maxBatchEntries: this.init.maxBatchEntries },
-      { store: this.ledgerStore, pending, system: this.c.system, logger: log, peerUp: this.c.peerUp, verified: this.verified },
-    );
-    const ledger = this.ledger;
     this.validator = new EthicsValidator(
       { node: this.init.node, secretKey: this.init.secretKey, validators: this.init.validators, ethics: this.init.ethics, adaptationFactor: this.init.adaptationFactor },
       { store: this.ledgerStore, logger: log, behind: (origin) => this.behind(origin) },
     );
     const validator = this.validator;
+    this.ledger = new LedgerService(
+      { node: this.init.node, secretKey: this.init.secretKey, validators: this.init.validators, ethics: this.init.ethics, roundTimeoutMs: this.init.roundTimeoutMs, maxBatchEntries: this.init.maxBatchEntries },
+      { store: this.ledgerStore, system: this.c.system, logger: log, peerUp: this.c.peerUp, verified: this.verified, ownVote: (b) => validator.voteOwn(b) },
+    );
+    const ledger = this.ledger;
     spawn<ValidatorActorMsg, null>(this.c.root, {
       name: 'validator',
       initialState: null,

@@ -29,7 +29,7 @@ import type { NodeId } from '../actors/address.js';
 import { QallowError, isQallowError, type ErrorCode } from '../errors.js';
 import type { Ed25519SecretKey } from '../identity/ed25519.js';
 import type { Logger } from '../logger.js';
-import { verifyBatchSignature } from '../ledger/batch.js';
+import { verifyBatchSignature, type Batch } from '../ledger/batch.js';
 import type { LedgerStore } from '../ledger/contract.js';
 import { decodeEntry, sha256, ZERO_HASH, type LedgerEntry } from '../ledger/entry.js';
 import { merkleTree } from '../ledger/merkle.js';
@@ -138,6 +138,36 @@ export class EthicsValidator {
       this.c.logger[level](
         { component: 'validator', origin: p.header.origin, firstSeq: p.header.firstSeq, count: p.header.count, code: isQallowError(e) ? e.code : 'INTERNAL', problem, err: e instanceof Error ? e.message : String(e) },
         problem === 'behind' ? 'proposal deferred: this validator is catching up' : 'proposal refused',
+      );
+      throw e;
+    }
+  }
+
+  /**
+   * This host's vote on its own batch, taken directly rather than through
+   * the validator actor: the origin built the entries, so the signature,
+   * seq, link and root checks hold by construction; the decision rule is
+   * checked as for anyone's. The vote is written together with the batch
+   * (LedgerStore.recordRound): one durable record that is at once this
+   * validator's vote and the origin's pending round.
+   */
+  async voteOwn(batch: Pick<Batch, 'header' | 'originSignature' | 'entries' | 'bytes' | 'hashes'>): Promise<VoteReply> {
+    const { header } = batch;
+    try {
+      for (const e of batch.entries) {
+        const problem = decisionProblem(e, this.init.ethics, this.init.adaptationFactor);
+        if (problem) throw refuse('LEDGER_BAD_ENTRY', 'decision', `${e.origin}#${e.seq} (${e.kind}, run ${e.run} epoch ${e.epoch}): ${problem}`, { seq: e.seq });
+      }
+      const ok = await this.c.store.recordRound({ header, originSignature: batch.originSignature, entries: batch.bytes }, batch.hashes);
+      if (!ok) throw refuse('LEDGER_CONFLICT', 'equivocation', `this host already voted different entries for its own seq ${header.firstSeq}..${header.firstSeq + header.count - 1}`);
+      this.votes++;
+      return signVote(header, this.init.node, this.init.secretKey);
+    } catch (e) {
+      this.refused++;
+      this.refusedBy[header.origin] = (this.refusedBy[header.origin] ?? 0) + 1;
+      this.c.logger.error(
+        { component: 'validator', origin: header.origin, firstSeq: header.firstSeq, count: header.count, code: isQallowError(e) ? e.code : 'INTERNAL', err: e instanceof Error ? e.message : String(e) },
+        'this host refused its own batch',
       );
       throw e;
     }

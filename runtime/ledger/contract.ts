@@ -12,17 +12,27 @@
  *   seq is LEDGER_CONFLICT; a gap or a broken link is LEDGER_BAD_CHAIN;
  * - `recordVote(s)` writes (origin, seq) → entry hash before it resolves
  *   true, and resolves false (writing nothing) if a different hash was voted
- *   for any of those seqs before, across restarts;
+ *   for any of those seqs before, across restarts; `recordRound` does the
+ *   same for this host's own batch and keeps the batch itself as the
+ *   pending round (`pendingRound`), in the same durable write;
  * - the validator set is written once; opening with a different one is
  *   LEDGER_CONFLICT;
  * - reads decode and validate (LEDGER_BAD_ENTRY / STORE_CORRUPT naming the key);
  * - calls before start() or after stop() fail with STORE_CLOSED.
  */
+import type { BatchHeader } from './batch.js';
 import type { ChainHead } from './chain.js';
 import type { LedgerRecord } from './record.js';
 import type { ValidatorSet } from './validators.js';
 
 export type AppendResult = 'appended' | 'duplicate';
+
+/** An origin's batch as proposed: header, origin signature, entry bytes. */
+export interface PendingRound {
+  readonly header: BatchHeader;
+  readonly originSignature: Uint8Array;
+  readonly entries: readonly Uint8Array[];
+}
 
 /** One stored record as raw bytes, under its key: what offline verification reads. */
 export interface RawRecord {
@@ -51,6 +61,17 @@ export interface LedgerStore {
   recordVote(origin: string, seq: number, hash: string): Promise<boolean>;
   /** The same for a batch, all or nothing. */
   recordVotes(origin: string, votes: readonly { seq: number; hash: string }[]): Promise<boolean>;
+  /**
+   * This host's own batch in flight: its votes for the batch's seqs and the
+   * batch itself (what it proposes again, unchanged, after a crash), in one
+   * durable write; false, writing nothing, if it voted differently before.
+   */
+  recordRound(round: PendingRound, hashes: readonly string[]): Promise<boolean>;
+  /**
+   * The newest rounds given to recordRound, oldest first (some may be
+   * committed already: compare their seqs with the height).
+   */
+  pendingRounds(): readonly PendingRound[];
   /** What this host voted for (origin, seq), if anything. */
   votedFor(origin: string, seq: number): Promise<string | undefined>;
 

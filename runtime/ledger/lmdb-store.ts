@@ -7,7 +7,10 @@
  *   ledger-entries  [origin, seq] → record bytes (record.ts)
  *   ledger-heads    origin        → u64 seq ‖ 32 hash (the origin's height and head hash)
  *   ledger-votes    [origin, seq] → 32-byte entry hash this host voted for
+ *                   (folded in from the vote log, vote-log.ts: a vote is made
+ *                   durable there first, by one append and one fdatasync)
  *   ledger-meta     'format'      → "qallow/ledger/v1"
+ *                   'pending-rounds' → this host's newest own rounds (vote-log records)
  *                   'validators'  → the validator set, as its JSON file (validators.ts)
  *
  * Every write is one LMDB transaction whose commit is awaited (the
@@ -28,11 +31,12 @@ import type { Database, RootDatabase } from 'lmdb';
 import { isNodeId } from '../actors/address.js';
 import { QallowError, errorMessage } from '../errors.js';
 import { ChainChecker, chainStep, type ChainHead } from './chain.js';
-import type { AppendResult, LedgerStore, RawRecord } from './contract.js';
+import type { AppendResult, LedgerStore, PendingRound, RawRecord } from './contract.js';
 import { ZERO_HASH } from './entry.js';
 import { merkleTree } from './merkle.js';
 import { BatchCache, RECORD_PURPOSE, checkRecord, decodeRecord, encodeRecord, type LedgerRecord } from './record.js';
 import { parseValidatorSet, type ValidatorSet } from './validators.js';
+import { encodeVoteLogRecord, scanSegment, VoteLog, type RoundRecord, type VoteLogRecord, type VotesRecord } from './vote-log.js';
 
 export const LEDGER_FORMAT = 'qallow/ledger/v1';
 export const LEDGER_DATABASES = ['ledger-entries', 'ledger-heads', 'ledger-votes', 'ledger-meta'] as const;
@@ -60,6 +64,33 @@ export interface LmdbLedgerStoreComponents {
    * every vote as it came), so its own appends do not check them again.
    */
   readonly verified?: BatchCache | undefined;
+  /**
+   * Where this host's vote log lives (vote-log.ts). Only the host that
+   * votes opens it; a store opened without one (offline tools reading the
+   * ledger) refuses vote writes.
+   */
+  readonly voteLogDir?: string | undefined;
+}
+
+/** Fold the vote log into LMDB once this many votes are held in memory, or its segment reaches FOLD_BYTES. */
+const FOLD_VOTES = 1 << 16;
+const FOLD_BYTES = 32 << 20;
+
+function voteKey(origin: string, seq: number): string {
+  return `${origin} ${seq}`;
+}
+
+/**
+ * Own rounds kept: the one in flight and the one proposed while its
+ * predecessor's append syncs (LedgerService pipelining), with room to spare.
+ */
+const KEEP_ROUNDS = 4;
+
+/** Pending rounds as kept in ledger-meta: vote-log records, checksums and all. */
+function decodeRounds(b: Buffer): RoundRecord[] {
+  const { records, torn } = scanSegment(b, 'ledger-meta pending-rounds');
+  if (torn || records.some((r) => r.kind !== 'round')) throw new QallowError('STORE_CORRUPT', 'ledger-meta pending-rounds is not a list of round records', { key: 'pending-rounds' });
+  return records as RoundRecord[];
 }
 
 interface Handles {
@@ -89,6 +120,12 @@ export class LmdbLedgerStore implements LedgerStore {
   private readonly inflight = new Set<Promise<unknown>>();
   /** Whether a resolved transaction is already synced (no overlappingSync), so `flushed` adds nothing. */
   private syncedOnCommit = false;
+  private log: VoteLog | undefined;
+  /** Votes in the log not yet folded into ledger-votes: "origin seq" → hash. */
+  private readonly recent = new Map<string, string>();
+  /** This host's newest own rounds, oldest first (vote log or ledger-meta). */
+  private rounds: RoundRecord[] = [];
+  private folding: Promise<void> | undefined;
 
   constructor(
     private readonly init: LmdbLedgerStoreInit,
@@ -133,6 +170,16 @@ export class LmdbLedgerStore implements LedgerStore {
     const flags = env as unknown as { overlappingSync?: unknown; noSync?: unknown };
     this.syncedOnCommit = flags.overlappingSync === false && flags.noSync !== true;
     this.h = h;
+    const roundBytes = h.meta.get('pending-rounds');
+    this.rounds = roundBytes === undefined ? [] : decodeRounds(roundBytes);
+    if (this.components.voteLogDir !== undefined) {
+      try {
+        await this.openVoteLog(this.components.voteLogDir);
+      } catch (e) {
+        this.h = undefined;
+        throw e;
+      }
+    }
     this.components.logger?.info({ validators: this.set?.size ?? 0, quorum: this.set?.quorum ?? 0 }, 'ledger store opened');
   }
 
@@ -140,6 +187,9 @@ export class LmdbLedgerStore implements LedgerStore {
     if (!this.h) return;
     this.h = undefined;
     await Promise.allSettled([...this.inflight]);
+    this.log?.close();
+    this.log = undefined;
+    this.recent.clear();
     this.listeners.clear();
   }
 
@@ -210,30 +260,51 @@ export class LmdbLedgerStore implements LedgerStore {
   }
 
   recordVotes(origin: string, votes: readonly { seq: number; hash: string }[]): Promise<boolean> {
-    return this.write(
-      () => {
-        if (!isNodeId(origin)) throw new QallowError('BAD_PARAMETER', `vote origin must be a node id (got ${JSON.stringify(origin)})`, { field: 'origin' });
-        for (const v of votes) {
-          if (!Number.isSafeInteger(v.seq) || v.seq < 1) throw new QallowError('BAD_PARAMETER', `vote seq must be a positive integer (got ${v.seq})`, { field: 'seq' });
-          if (!/^[0-9a-f]{64}$/.test(v.hash)) throw new QallowError('BAD_PARAMETER', 'vote hash must be 64 lowercase hex digits', { field: 'hash' });
-        }
-      },
-      (h) => {
-        const fresh: { seq: number; hash: string }[] = [];
-        for (const v of votes) {
-          const had = h.votes.get([origin, v.seq]);
-          if (had === undefined) fresh.push(v);
-          else if (had.toString('hex') !== v.hash) return false;
-        }
-        for (const v of fresh) void h.votes.put([origin, v.seq], Buffer.from(v.hash, 'hex'));
-        return true;
-      },
-    );
+    try {
+      if (!isNodeId(origin)) throw new QallowError('BAD_PARAMETER', `vote origin must be a node id (got ${JSON.stringify(origin)})`, { field: 'origin' });
+      for (const v of votes) {
+        if (!Number.isSafeInteger(v.seq) || v.seq < 1) throw new QallowError('BAD_PARAMETER', `vote seq must be a positive integer (got ${v.seq})`, { field: 'seq' });
+        if (!/^[0-9a-f]{64}$/.test(v.hash)) throw new QallowError('BAD_PARAMETER', 'vote hash must be 64 lowercase hex digits', { field: 'hash' });
+      }
+      const fresh = this.freshVotes(origin, votes);
+      if (fresh === false) return Promise.resolve(false);
+      // Runs of consecutive seqs, one record each, all in one append.
+      const records: VotesRecord[] = [];
+      for (const v of fresh) {
+        const last = records.at(-1);
+        if (last && last.firstSeq + last.hashes.length === v.seq) (last.hashes as string[]).push(v.hash);
+        else records.push({ kind: 'votes', origin, firstSeq: v.seq, hashes: [v.hash] });
+      }
+      if (records.length > 0) this.appendLog(records);
+      return Promise.resolve(true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  recordRound(round: PendingRound, hashes: readonly string[]): Promise<boolean> {
+    try {
+      const { header } = round;
+      if (hashes.length !== header.count || round.entries.length !== header.count) throw new QallowError('BAD_PARAMETER', `recordRound: ${round.entries.length} entries and ${hashes.length} hashes for a batch of ${header.count}`, { field: 'hashes' });
+      const votes = hashes.map((hash, i) => ({ seq: header.firstSeq + i, hash }));
+      if (this.freshVotes(header.origin, votes) === false) return Promise.resolve(false);
+      const record: RoundRecord = { kind: 'round', header, originSignature: round.originSignature, entries: round.entries, hashes };
+      this.appendLog([record]);
+      this.keepRound(record);
+      return Promise.resolve(true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  pendingRounds(): readonly PendingRound[] {
+    this.open();
+    return [...this.rounds];
   }
 
   async votedFor(origin: string, seq: number): Promise<string | undefined> {
     const h = this.open();
-    return h.votes.get([origin, seq])?.toString('hex');
+    return this.recent.get(voteKey(origin, seq)) ?? h.votes.get([origin, seq])?.toString('hex');
   }
 
   async height(origin: string): Promise<number> {
@@ -275,6 +346,86 @@ export class LmdbLedgerStore implements LedgerStore {
   }
 
   // ------------------------------------------------------------ internals
+
+  private keepRound(r: RoundRecord): void {
+    this.rounds = [...this.rounds.filter((x) => x.header.firstSeq !== r.header.firstSeq), r].slice(-KEEP_ROUNDS);
+  }
+
+  /** The votes not cast before, or false if any seq was voted for a different hash. */
+  private freshVotes(origin: string, votes: readonly { seq: number; hash: string }[]): { seq: number; hash: string }[] | false {
+    const h = this.open();
+    const fresh: { seq: number; hash: string }[] = [];
+    for (const v of votes) {
+      const had = this.recent.get(voteKey(origin, v.seq)) ?? h.votes.get([origin, v.seq])?.toString('hex');
+      if (had === undefined) fresh.push(v);
+      else if (had !== v.hash) return false;
+    }
+    return fresh;
+  }
+
+  /** Durable on return (one append, one fdatasync); folded into LMDB later. */
+  private appendLog(records: readonly VoteLogRecord[]): void {
+    this.open();
+    const log = this.log;
+    if (!log) throw new QallowError('BAD_USAGE', 'this ledger store was opened without a vote log (read-only for votes); the host opens it with voteLogDir', { field: 'voteLogDir' });
+    log.append(records);
+    for (const r of records) r.hashes.forEach((hash, i) => this.recent.set(voteKey(r.kind === 'votes' ? r.origin : r.header.origin, (r.kind === 'votes' ? r.firstSeq : r.header.firstSeq) + i), hash));
+    if (!this.folding && (this.recent.size >= FOLD_VOTES || log.size >= FOLD_BYTES)) {
+      const segment = log.rotate();
+      this.folding = this.fold([segment]).finally(() => {
+        this.folding = undefined;
+      });
+    }
+  }
+
+  /** Replay the log into memory, fold it into LMDB, and delete the segments it came from. */
+  private async openVoteLog(dir: string): Promise<void> {
+    const h = this.open();
+    const { log, records, segments } = VoteLog.open(dir, this.components.logger);
+    this.log = log;
+    for (const r of records) {
+      const origin = r.kind === 'votes' ? r.origin : r.header.origin;
+      const first = r.kind === 'votes' ? r.firstSeq : r.header.firstSeq;
+      r.hashes.forEach((hash, i) => {
+        const key = voteKey(origin, first + i);
+        const had = this.recent.get(key) ?? h.votes.get([origin, first + i])?.toString('hex');
+        if (had !== undefined && had !== hash) {
+          throw new QallowError('STORE_CORRUPT', `the vote log holds two different votes for ${origin}#${first + i}; restore the data directory from a backup`, { origin, seq: first + i });
+        }
+        this.recent.set(key, hash);
+      });
+      if (r.kind === 'round') this.keepRound(r);
+    }
+    if (segments.length > 0) await this.fold(segments, true);
+    if (records.length > 0) this.components.logger?.info({ component: 'vote-log', records: records.length, segments: segments.length }, 'vote log folded into the ledger store');
+  }
+
+  /**
+   * Write the votes held in memory (and the newest own round) into LMDB in
+   * one durable transaction, then delete `segments`, whose records that
+   * covers. On failure the segments stay and are read again at the next start.
+   */
+  private async fold(segments: readonly string[], throwOnError = false): Promise<void> {
+    const votes = [...this.recent];
+    const rounds = this.rounds;
+    try {
+      await this.write(
+        () => (rounds.length > 0 ? Buffer.concat(rounds.map(encodeVoteLogRecord)) : undefined),
+        (h, roundBytes) => {
+          for (const [key, hash] of votes) {
+            const sp = key.lastIndexOf(' ');
+            void h.votes.put([key.slice(0, sp), Number(key.slice(sp + 1))], Buffer.from(hash, 'hex'));
+          }
+          if (roundBytes) void h.meta.put('pending-rounds', roundBytes);
+        },
+      );
+      this.log?.remove(segments);
+      for (const [key] of votes) this.recent.delete(key);
+    } catch (e) {
+      if (throwOnError) throw e;
+      this.components.logger?.warn({ component: 'vote-log', err: errorMessage(e) }, 'could not fold the vote log into the ledger store; its segments are kept and read again at the next start');
+    }
+  }
 
   private open(): Handles {
     if (!this.h) throw new QallowError('STORE_CLOSED', 'the ledger store is not open; start it (after the host store) first', {});
