@@ -143,6 +143,8 @@ export class LedgerService {
   private lastLatency = 0;
   private readonly rejected: Record<string, number> = {};
   private readonly catchingUp = new Set<string>();
+  /** Origins whose catch-up was asked for again while one ran (a commit arrived past a gap meanwhile). */
+  private readonly catchUpAgain = new Set<string>();
   /** Per origin, the height a peer had above ours at the last periodic comparison. */
   private readonly seenAhead = new Map<string, number>();
   private readonly roundTimeoutMs: number;
@@ -566,14 +568,23 @@ export class LedgerService {
   /** Fetch `origin`'s entries from `peer`, in order, verifying each batch as it is appended. */
   async catchUp(peer: NodeId, origin: NodeId): Promise<void> {
     // One catch-up per origin at a time: two peers' copies of a chain are the same chain.
+    // A request while one runs is remembered, and the running one fetches once more before it
+    // ends: otherwise a commit that arrived past the gap it is closing (and was dropped for
+    // that) would wait for the next commit or the next anti-entropy round.
     const key = origin;
-    if (this.catchingUp.has(key)) return;
+    if (this.catchingUp.has(key)) {
+      this.catchUpAgain.add(key);
+      return;
+    }
     this.catchingUp.add(key);
     try {
       for (;;) {
         const from = (await this.c.store.height(origin)) + 1;
         const reply = decodeFetchReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'fetch', origin, from, limit: MAX_FETCH }, 10_000));
-        if (reply.records.length === 0) break;
+        if (reply.records.length === 0) {
+          if (this.catchUpAgain.delete(key)) continue;
+          break;
+        }
         const records = reply.records.map((b) => decodeRecord(b));
         const keep = records.map((r) => r.entry.seq >= from);
         await this.c.store.appendMany(
@@ -582,12 +593,13 @@ export class LedgerService {
         );
         this.catchUps++;
         this.c.logger.info({ component: 'ledger', peer, origin, from, count: records.length }, 'caught up ledger entries');
-        if (records.length < MAX_FETCH) break;
+        if (records.length < MAX_FETCH && !this.catchUpAgain.delete(key)) break;
       }
     } catch (e) {
       this.refuseFrom(peer, e);
     } finally {
       this.catchingUp.delete(key);
+      this.catchUpAgain.delete(key);
     }
   }
 }
