@@ -19,11 +19,13 @@
  *      location-transparent `system.ask`;
  *      votes are verified as they come (CertificateBuilder); at a quorum
  *      (> 2/3 of the configured validators) the certificate is complete;
- *   4. the records are appended to the local chain; the next round may be
- *      proposed while the append syncs — its append queues behind it, so
- *      seqs still enter the chain in order; once the append is durable each
- *      event's `record` resolves and the records are told to every peer's
- *      ledger (`commit`);
+ *   4. the certificate is appended to the vote log beside the batch — the
+ *      batch is committed and each event's `record` resolves; the records
+ *      are appended to the local chain in LMDB (a start redoes that from the
+ *      vote log if it did not land) and the next round may be proposed while
+ *      that append syncs — its append queues behind it, so seqs still enter
+ *      the chain in order; once the append is durable the records are told
+ *      to every peer's ledger (`commit`);
  *   5. without a quorum within `roundTimeoutMs`, waiting `record` calls
  *      reject QUORUM_UNAVAILABLE (the engine pauses the run) while the round
  *      keeps retrying the validators that have not voted, every
@@ -434,46 +436,22 @@ export class LedgerService {
   private async commitRound(r: Round): Promise<void> {
     if (this.round !== r) return;
     this.round = undefined;
-    const records = batchRecords(r.batch, r.builder.certificate());
+    const certificate = r.builder.certificate();
+    const records = batchRecords(r.batch, certificate);
     // This host signed the batch and the builder verified every vote of the certificate as it came.
     this.c.verified?.add(BatchCache.key(records[0]!));
-    const fail = (e: unknown): void => {
-      // Our own certified batch does not append: the store is broken. Fail the waiters loudly.
-      this.c.logger.error({ component: 'ledger', err: errorMessage(e) }, 'could not append a certified batch');
+    // Committed once the certificate is durable beside the batch (one vote-log append): the
+    // records resolve then, and the LMDB append follows — redone from the vote log at the next
+    // start if it does not land. Its commit takes the place of an LMDB commit on the decision
+    // path (two flushes and a write-thread hop, with a long tail on a shared disk).
+    try {
+      await this.c.store.recordCertificate(r.batch.header, certificate);
+    } catch (e) {
+      // The vote log cannot be written: the store is broken. Fail the waiters loudly.
+      this.c.logger.error({ component: 'ledger', err: errorMessage(e) }, 'could not record the certificate of a batch');
       for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
       for (const k of r.keys) this.roundWaiters.delete(k);
-    };
-    // Encoded once: the same bytes are stored here and told to the peers.
-    let encoded: Uint8Array[];
-    let appended: Promise<unknown>;
-    try {
-      encoded = records.map(encodeRecord);
-      // appendMany checks the records and queues its transaction before it returns.
-      appended = this.c.store.appendMany(records, encoded);
-    } catch (e) {
-      fail(e);
       return;
-    }
-    // The next round can be proposed while this append syncs: LMDB applies writes in the order
-    // they are queued, so its own append lands after this one (and a restart ignores a pending
-    // round the chain holds).
-    void this.pump();
-    try {
-      await appended;
-    } catch (e) {
-      fail(e);
-      return;
-    }
-    // The records are certified; peers append them once they are durable here. Told only now, so
-    // the peers' appends do not race this one for the disk (on one machine's disk that made the
-    // origin's append, on the decision path, 2.5× slower); a peer that misses a commit catches up.
-    for (const v of this.init.validators.origins.keys()) {
-      if (v === this.init.node || !this.c.peerUp(v)) continue;
-      try {
-        this.c.system.send(`qallow://${v}/${LEDGER_ACTOR}`, { type: 'commit', records: encoded });
-      } catch {
-        // A peer that misses the commit fetches it when it next compares heads.
-      }
     }
     const latency = this.now() - r.startedAt;
     this.lastLatency = latency;
@@ -486,6 +464,40 @@ export class LedgerService {
       this.roundWaiters.delete(k);
     }
     if (this.committedKeys.size > 8192) this.committedKeys.clear();
+    const failed = (e: unknown): void => {
+      this.c.logger.error({ component: 'ledger', firstSeq: r.batch.header.firstSeq, err: errorMessage(e) }, 'could not append a certified batch; it is appended from the vote log at the next start');
+    };
+    // Encoded once: the same bytes are stored here and told to the peers.
+    let encoded: Uint8Array[];
+    let appended: Promise<unknown>;
+    try {
+      encoded = records.map(encodeRecord);
+      // appendMany checks the records and queues its transaction before it returns.
+      appended = this.c.store.appendMany(records, encoded);
+    } catch (e) {
+      failed(e);
+      return;
+    }
+    // The next round can be proposed while this append syncs: LMDB applies writes in the order
+    // they are queued, so its own append lands after this one (and a restart ignores a pending
+    // round the chain holds).
+    void this.pump();
+    try {
+      await appended;
+    } catch (e) {
+      failed(e);
+      return;
+    }
+    // Peers append the records once they are in LMDB here. Told only now, so the peers' appends
+    // do not race this one for the disk; a peer that misses a commit catches up.
+    for (const v of this.init.validators.origins.keys()) {
+      if (v === this.init.node || !this.c.peerUp(v)) continue;
+      try {
+        this.c.system.send(`qallow://${v}/${LEDGER_ACTOR}`, { type: 'commit', records: encoded });
+      } catch {
+        // A peer that misses the commit fetches it when it next compares heads.
+      }
+    }
   }
 
   private tick(): void {
@@ -596,6 +608,8 @@ export class LedgerService {
         if (records.length < MAX_FETCH && !this.catchUpAgain.delete(key)) break;
       }
     } catch (e) {
+      // An unreachable peer (or this host stopping) refused nothing: the next comparison retries.
+      if (!this.running || isQallowError(e, 'PEER_DOWN') || isQallowError(e, 'TIMEOUT')) return;
       this.refuseFrom(peer, e);
     } finally {
       this.catchingUp.delete(key);
