@@ -12,7 +12,8 @@
  * 1. Light load: one origin records one entry at a time (`--light` of them,
  *    a pause of `--interval` ms after each); a record's latency is proposal
  *    to committed certificate at the origin (record() resolves once the
- *    quorum certified it and it is durable there). Baseline, interleaved
+ *    quorum certified it and the certificate is durable there, beside the
+ *    batch in the vote log). Baseline, interleaved
  *    one for one in the same process: a raw round trip of a signed message
  *    over the same transport — the origin signs a batch header, asks the 3
  *    peers, each verifies it and signs a vote, the origin verifies the votes;
