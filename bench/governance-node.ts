@@ -15,7 +15,8 @@
  *
  * Commands (parent → node), each answered once:
  *   light {count, intervalMs}   alternately one raw round trip and one record(), one at a time,
- *                               pausing intervalMs after each: latencies of both
+ *                               pausing intervalMs after each: latencies of both, and of each
+ *                               record's round from proposal to committed certificate
  *   load {seconds, inflight}    record() as fast as possible, `inflight` outstanding, for `seconds`
  *   heights                     this host's ledger height per origin
  *   stop                        stop everything (reverse start order) and exit
@@ -61,7 +62,15 @@ export type ToNode =
 export type FromNode =
   | { readonly type: 'ready' }
   | { readonly type: 'up' }
-  | { readonly type: 'light'; readonly record: number[]; readonly raw: number[]; readonly rawAll: number[] }
+  | {
+      readonly type: 'light';
+      /** Proposal → committed certificate of each record's round (LedgerStats.commitLatencyMs.last). */
+      readonly commit: number[];
+      /** record() call → resolved (the entry in this host's chain). */
+      readonly record: number[];
+      readonly raw: number[];
+      readonly rawAll: number[];
+    }
   | {
       readonly type: 'load';
       /** Records that resolved within the window. */
@@ -190,6 +199,7 @@ async function main(init: NodeInit): Promise<void> {
     switch (m.type) {
       case 'light': {
         const record: number[] = [];
+        const commit: number[] = [];
         const raw: number[] = [];
         const rawAll: number[] = [];
         for (let i = 0; i < m.count; i++) {
@@ -197,12 +207,17 @@ async function main(init: NodeInit): Promise<void> {
           raw.push(q);
           rawAll.push(all);
           await pause(m.intervalMs);
+          const rounds = gov.ledgerStats()!.rounds;
           const t0 = performance.now();
           await gov.record(draft(run, ++epoch));
           record.push(performance.now() - t0);
+          const s = gov.ledgerStats()!;
+          // One record at a time is one round; anything else would pair a record with another round's figure.
+          if (s.rounds !== rounds + 1 || !s.commitLatencyMs) throw new Error(`light load: record ${i} took ${s.rounds - rounds} rounds`);
+          commit.push(s.commitLatencyMs.last);
           await pause(m.intervalMs);
         }
-        return { type: 'light', record, raw, rawAll };
+        return { type: 'light', commit, record, raw, rawAll };
       }
       case 'load': {
         const profiler = init.cpuProfDir ? await startProfile() : undefined;

@@ -19,13 +19,16 @@
  *      location-transparent `system.ask`;
  *      votes are verified as they come (CertificateBuilder); at a quorum
  *      (> 2/3 of the configured validators) the certificate is complete;
- *   4. the certificate is appended to the vote log beside the batch — the
- *      batch is committed and each event's `record` resolves; the records
- *      are appended to the local chain in LMDB (a start redoes that from the
- *      vote log if it did not land) and the next round may be proposed while
- *      that append syncs — its append queues behind it, so seqs still enter
- *      the chain in order; once the append is durable the records are told
- *      to every peer's ledger (`commit`);
+ *   4. at the quorum the batch is committed (the quorum's votes are durable
+ *      at the validators, the batch in this host's vote log; `stats()`
+ *      reports this latency); the records are appended to the local chain
+ *      in LMDB (a start that finds the round above the chain's height
+ *      proposes it again, and the validators sign the same entries again)
+ *      and the next round may be proposed while that append syncs — its
+ *      append queues behind it, so seqs still enter the chain in order; once
+ *      the append is durable each event's `record` resolves (what it
+ *      recorded reads back here) and the records are told to every peer's
+ *      ledger (`commit`);
  *   5. without a quorum within `roundTimeoutMs`, waiting `record` calls
  *      reject QUORUM_UNAVAILABLE (the engine pauses the run) while the round
  *      keeps retrying the validators that have not voted, every
@@ -40,6 +43,7 @@
  * comes up, and every ANTI_ENTROPY_MS with one random live peer, hosts
  * compare `heads` and fetch what they lack.
  */
+import { performance } from 'node:perf_hooks';
 import type { ActorSystem } from '../actors/system.js';
 import type { NodeId } from '../actors/address.js';
 import { QallowError, errorMessage, isQallowError } from '../errors.js';
@@ -90,7 +94,10 @@ export interface LedgerStats {
   readonly rounds: number;
   readonly queued: number;
   readonly inFlight: number;
-  /** Proposal → certificate latency of the last rounds, ms (p50, p99 over a window). */
+  /**
+   * Proposal → committed certificate of the last rounds, ms (p50, p99 over a window; `last` is the
+   * newest): from the round's start (batch built, own vote written, proposals sent) to the quorum.
+   */
   readonly commitLatencyMs: { readonly p50: number; readonly p99: number; readonly last: number; readonly samples: number } | null;
   readonly catchUps: number;
   readonly rejected: Readonly<Record<string, number>>;
@@ -330,6 +337,7 @@ export class LedgerService {
   }
 
   private async nextRound(): Promise<void> {
+    const startedAt = performance.now();
     const take = this.queue.splice(0, this.maxBatch);
     const lastHash = this.lastHash;
     const ts = this.now();
@@ -371,7 +379,7 @@ export class LedgerService {
       }
       return;
     }
-    this.startRound(batch, take.map((q) => q.key), vote);
+    this.startRound(batch, take.map((q) => q.key), vote, startedAt);
   }
 
   /** The same batch again (Ed25519 is deterministic: the same signature too). */
@@ -381,9 +389,10 @@ export class LedgerService {
     return b;
   }
 
-  private startRound(batch: Batch, keys: readonly string[], ownVote?: VoteReply): void {
+  /** `startedAt`: when the round began (performance.now()), before its batch was built and written. */
+  private startRound(batch: Batch, keys: readonly string[], ownVote?: VoteReply, startedAt = performance.now()): void {
     this.rounds++;
-    const r: Round = { batch, keys, builder: new CertificateBuilder(batch.header, this.init.validators), asked: new Set(), startedAt: this.now(), timedOut: false };
+    const r: Round = { batch, keys, builder: new CertificateBuilder(batch.header, this.init.validators), asked: new Set(), startedAt, timedOut: false };
     this.round = r;
     for (const k of keys) if (!this.roundWaiters.has(k)) this.roundWaiters.set(k, []);
     if (ownVote) {
@@ -436,36 +445,22 @@ export class LedgerService {
   private async commitRound(r: Round): Promise<void> {
     if (this.round !== r) return;
     this.round = undefined;
-    const certificate = r.builder.certificate();
-    const records = batchRecords(r.batch, certificate);
-    // This host signed the batch and the builder verified every vote of the certificate as it came.
-    this.c.verified?.add(BatchCache.key(records[0]!));
-    // Committed once the certificate is durable beside the batch (one vote-log append): the
-    // records resolve then, and the LMDB append follows — redone from the vote log at the next
-    // start if it does not land. Its commit takes the place of an LMDB commit on the decision
-    // path (two flushes and a write-thread hop, with a long tail on a shared disk).
-    try {
-      await this.c.store.recordCertificate(r.batch.header, certificate);
-    } catch (e) {
-      // The vote log cannot be written: the store is broken. Fail the waiters loudly.
-      this.c.logger.error({ component: 'ledger', err: errorMessage(e) }, 'could not record the certificate of a batch');
-      for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
-      for (const k of r.keys) this.roundWaiters.delete(k);
-      return;
-    }
-    const latency = this.now() - r.startedAt;
+    // Committed: a quorum of validators holds its vote durably and this host holds the batch (its
+    // round in the vote log) — as a Raft entry is once a majority persisted it. What follows is
+    // applying it here: should this host stop before the append lands, the round is proposed
+    // again at the next start and the validators, having voted for these entries, sign again.
+    const latency = performance.now() - r.startedAt;
     this.lastLatency = latency;
     this.latencies.push(latency);
     if (this.latencies.length > LATENCY_WINDOW) this.latencies.shift();
-    this.committed += records.length;
-    for (const k of r.keys) {
-      this.committedKeys.add(k);
-      for (const w of this.roundWaiters.get(k) ?? []) w.resolve();
-      this.roundWaiters.delete(k);
-    }
-    if (this.committedKeys.size > 8192) this.committedKeys.clear();
-    const failed = (e: unknown): void => {
-      this.c.logger.error({ component: 'ledger', firstSeq: r.batch.header.firstSeq, err: errorMessage(e) }, 'could not append a certified batch; it is appended from the vote log at the next start');
+    const records = batchRecords(r.batch, r.builder.certificate());
+    // This host signed the batch and the builder verified every vote of the certificate as it came.
+    this.c.verified?.add(BatchCache.key(records[0]!));
+    const fail = (e: unknown): void => {
+      // Our own certified batch does not append: the store is broken. Fail the waiters loudly.
+      this.c.logger.error({ component: 'ledger', firstSeq: r.batch.header.firstSeq, err: errorMessage(e) }, 'could not append a certified batch; it is proposed again at the next start');
+      for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
+      for (const k of r.keys) this.roundWaiters.delete(k);
     };
     // Encoded once: the same bytes are stored here and told to the peers.
     let encoded: Uint8Array[];
@@ -475,7 +470,7 @@ export class LedgerService {
       // appendMany checks the records and queues its transaction before it returns.
       appended = this.c.store.appendMany(records, encoded);
     } catch (e) {
-      failed(e);
+      fail(e);
       return;
     }
     // The next round can be proposed while this append syncs: LMDB applies writes in the order
@@ -485,11 +480,19 @@ export class LedgerService {
     try {
       await appended;
     } catch (e) {
-      failed(e);
+      fail(e);
       return;
     }
-    // Peers append the records once they are in LMDB here. Told only now, so the peers' appends
-    // do not race this one for the disk; a peer that misses a commit catches up.
+    // In this host's chain now: `record` resolves (what it recorded can be read back here), and
+    // the peers are told. Told only now, so the peers' appends do not race this one for the
+    // disk; a peer that misses a commit catches up.
+    this.committed += records.length;
+    for (const k of r.keys) {
+      this.committedKeys.add(k);
+      for (const w of this.roundWaiters.get(k) ?? []) w.resolve();
+      this.roundWaiters.delete(k);
+    }
+    if (this.committedKeys.size > 8192) this.committedKeys.clear();
     for (const v of this.init.validators.origins.keys()) {
       if (v === this.init.node || !this.c.peerUp(v)) continue;
       try {

@@ -21,7 +21,6 @@
  * - calls before start() or after stop() fail with STORE_CLOSED.
  */
 import type { BatchHeader } from './batch.js';
-import type { Certificate } from './certificate.js';
 import type { ChainHead } from './chain.js';
 import type { LedgerRecord } from './record.js';
 import type { ValidatorSet } from './validators.js';
@@ -68,12 +67,6 @@ export interface LedgerStore {
    * durable write; false, writing nothing, if it voted differently before.
    */
   recordRound(round: PendingRound, hashes: readonly string[]): Promise<boolean>;
-  /**
-   * This host's own batch certified: its certificate, durable in one append
-   * (with the round it is the committed batch), before the batch's LMDB
-   * append; the next start appends it if that append did not land.
-   */
-  recordCertificate(header: BatchHeader, certificate: Certificate): Promise<void>;
   /**
    * The newest rounds given to recordRound, oldest first (some may be
    * committed already: compare their seqs with the height).

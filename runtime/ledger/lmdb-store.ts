@@ -32,13 +32,11 @@ import { isNodeId } from '../actors/address.js';
 import { QallowError, errorMessage } from '../errors.js';
 import { ChainChecker, chainStep, type ChainHead } from './chain.js';
 import type { AppendResult, LedgerStore, PendingRound, RawRecord } from './contract.js';
-import { decodeEntry, ZERO_HASH } from './entry.js';
+import { ZERO_HASH } from './entry.js';
 import { merkleTree } from './merkle.js';
-import { BatchCache, RECORD_PURPOSE, batchRecords, checkRecord, decodeRecord, encodeRecord, type LedgerRecord } from './record.js';
+import { BatchCache, RECORD_PURPOSE, checkRecord, decodeRecord, encodeRecord, type LedgerRecord } from './record.js';
 import { parseValidatorSet, type ValidatorSet } from './validators.js';
-import { encodeVoteLogRecord, scanSegment, VoteLog, type CertRecord, type RoundRecord, type VoteLogRecord, type VotesRecord } from './vote-log.js';
-import type { Batch, BatchHeader } from './batch.js';
-import type { Certificate } from './certificate.js';
+import { encodeVoteLogRecord, scanSegment, VoteLog, type RoundRecord, type VoteLogRecord, type VotesRecord } from './vote-log.js';
 
 export const LEDGER_FORMAT = 'qallow/ledger/v1';
 export const LEDGER_DATABASES = ['ledger-entries', 'ledger-heads', 'ledger-votes', 'ledger-meta'] as const;
@@ -88,11 +86,11 @@ function voteKey(origin: string, seq: number): string {
  */
 const KEEP_ROUNDS = 4;
 
-/** Pending rounds (and certificates of some) as kept in ledger-meta: vote-log records, checksums and all. */
-function decodeRounds(b: Buffer): (RoundRecord | CertRecord)[] {
+/** Pending rounds as kept in ledger-meta: vote-log records, checksums and all. */
+function decodeRounds(b: Buffer): RoundRecord[] {
   const { records, torn } = scanSegment(b, 'ledger-meta pending-rounds');
-  if (torn || records.some((r) => r.kind === 'votes')) throw new QallowError('STORE_CORRUPT', 'ledger-meta pending-rounds is not a list of round and cert records', { key: 'pending-rounds' });
-  return records as (RoundRecord | CertRecord)[];
+  if (torn || records.some((r) => r.kind !== 'round')) throw new QallowError('STORE_CORRUPT', 'ledger-meta pending-rounds is not a list of round records', { key: 'pending-rounds' });
+  return records as RoundRecord[];
 }
 
 interface Handles {
@@ -127,8 +125,6 @@ export class LmdbLedgerStore implements LedgerStore {
   private readonly recent = new Map<string, string>();
   /** This host's newest own rounds, oldest first (vote log or ledger-meta). */
   private rounds: RoundRecord[] = [];
-  /** Certificates of kept rounds, by first seq. */
-  private readonly certs = new Map<number, CertRecord>();
   private folding: Promise<void> | undefined;
 
   constructor(
@@ -175,10 +171,7 @@ export class LmdbLedgerStore implements LedgerStore {
     this.syncedOnCommit = flags.overlappingSync === false && flags.noSync !== true;
     this.h = h;
     const roundBytes = h.meta.get('pending-rounds');
-    for (const r of roundBytes === undefined ? [] : decodeRounds(roundBytes)) {
-      if (r.kind === 'round') this.keepRound(r);
-      else this.keepCert(r);
-    }
+    this.rounds = roundBytes === undefined ? [] : decodeRounds(roundBytes);
     if (this.components.voteLogDir !== undefined) {
       try {
         await this.openVoteLog(this.components.voteLogDir);
@@ -304,17 +297,6 @@ export class LmdbLedgerStore implements LedgerStore {
     }
   }
 
-  recordCertificate(header: BatchHeader, certificate: Certificate): Promise<void> {
-    try {
-      const cert: CertRecord = { kind: 'cert', header, votes: certificate.votes };
-      this.appendLog([cert]);
-      this.keepCert(cert);
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
   pendingRounds(): readonly PendingRound[] {
     this.open();
     return [...this.rounds];
@@ -367,11 +349,6 @@ export class LmdbLedgerStore implements LedgerStore {
 
   private keepRound(r: RoundRecord): void {
     this.rounds = [...this.rounds.filter((x) => x.header.firstSeq !== r.header.firstSeq), r].slice(-KEEP_ROUNDS);
-    for (const seq of this.certs.keys()) if (!this.rounds.some((x) => x.header.firstSeq === seq)) this.certs.delete(seq);
-  }
-
-  private keepCert(c: CertRecord): void {
-    if (this.rounds.some((x) => x.header.firstSeq === c.header.firstSeq && x.header.root === c.header.root)) this.certs.set(c.header.firstSeq, c);
   }
 
   /** The votes not cast before, or false if any seq was voted for a different hash. */
@@ -392,12 +369,7 @@ export class LmdbLedgerStore implements LedgerStore {
     const log = this.log;
     if (!log) throw new QallowError('BAD_USAGE', 'this ledger store was opened without a vote log (read-only for votes); the host opens it with voteLogDir', { field: 'voteLogDir' });
     log.append(records);
-    for (const r of records) {
-      if (r.kind === 'cert') continue;
-      const origin = r.kind === 'votes' ? r.origin : r.header.origin;
-      const first = r.kind === 'votes' ? r.firstSeq : r.header.firstSeq;
-      r.hashes.forEach((hash, i) => this.recent.set(voteKey(origin, first + i), hash));
-    }
+    for (const r of records) r.hashes.forEach((hash, i) => this.recent.set(voteKey(r.kind === 'votes' ? r.origin : r.header.origin, (r.kind === 'votes' ? r.firstSeq : r.header.firstSeq) + i), hash));
     if (!this.folding && (this.recent.size >= FOLD_VOTES || log.size >= FOLD_BYTES)) {
       const segment = log.rotate();
       this.folding = this.fold([segment]).finally(() => {
@@ -412,10 +384,6 @@ export class LmdbLedgerStore implements LedgerStore {
     const { log, records, segments } = VoteLog.open(dir, this.components.logger);
     this.log = log;
     for (const r of records) {
-      if (r.kind === 'cert') {
-        this.keepCert(r);
-        continue;
-      }
       const origin = r.kind === 'votes' ? r.origin : r.header.origin;
       const first = r.kind === 'votes' ? r.firstSeq : r.header.firstSeq;
       r.hashes.forEach((hash, i) => {
@@ -430,31 +398,6 @@ export class LmdbLedgerStore implements LedgerStore {
     }
     if (segments.length > 0) await this.fold(segments, true);
     if (records.length > 0) this.components.logger?.info({ component: 'vote-log', records: records.length, segments: segments.length }, 'vote log folded into the ledger store');
-    await this.appendCertified();
-  }
-
-  /**
-   * Own batches certified (a cert record) whose LMDB append did not land
-   * before the host stopped: appended now, in order, verified like any
-   * append. One that does not append is left to the ledger service, which
-   * proposes it again (the validators sign the same batch again).
-   */
-  private async appendCertified(): Promise<void> {
-    for (const round of this.rounds) {
-      const cert = this.certs.get(round.header.firstSeq);
-      if (!cert || cert.header.root !== round.header.root) continue;
-      const { origin, firstSeq } = round.header;
-      if ((await this.height(origin)) !== firstSeq - 1) continue;
-      try {
-        const entries = round.entries.map((b) => decodeEntry(b));
-        const batch: Batch = { header: round.header, originSignature: round.originSignature, entries, bytes: round.entries, hashes: round.hashes, proofs: merkleTree(round.hashes).proofs };
-        await this.appendMany(batchRecords(batch, { votes: cert.votes }));
-        this.components.logger?.info({ component: 'vote-log', origin, firstSeq, count: round.header.count }, 'appended a certified own batch from the vote log');
-      } catch (e) {
-        this.components.logger?.warn({ component: 'vote-log', origin, firstSeq, err: errorMessage(e) }, 'a certified own batch in the vote log does not append; it is proposed again');
-        return;
-      }
-    }
   }
 
   /**
@@ -464,10 +407,10 @@ export class LmdbLedgerStore implements LedgerStore {
    */
   private async fold(segments: readonly string[], throwOnError = false): Promise<void> {
     const votes = [...this.recent];
-    const kept: VoteLogRecord[] = [...this.rounds, ...this.rounds.flatMap((r) => this.certs.get(r.header.firstSeq) ?? [])];
+    const rounds = this.rounds;
     try {
       await this.write(
-        () => (kept.length > 0 ? Buffer.concat(kept.map(encodeVoteLogRecord)) : undefined),
+        () => (rounds.length > 0 ? Buffer.concat(rounds.map(encodeVoteLogRecord)) : undefined),
         (h, roundBytes) => {
           for (const [key, hash] of votes) {
             const sp = key.lastIndexOf(' ');

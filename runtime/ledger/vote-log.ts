@@ -23,13 +23,10 @@
  *     u32 LE payload length ‖ first 4 bytes of SHA-256(payload) ‖ payload
  *
  * and the payload is MessagePack: a `votes` record (one origin's
- * consecutive seqs and the 32-byte entry hash voted for each), a `round`
+ * consecutive seqs and the 32-byte entry hash voted for each) or a `round`
  * record (this host's own batch in flight: header, origin signature and
  * entry bytes — it is at once the origin's pending round, proposed again
- * unchanged after a crash, and this host's vote on it) or a `cert` record
- * (the quorum's votes on this host's own batch: with its round record it
- * is the committed batch, durable before the origin's LMDB append, which
- * the next start redoes if it did not land).
+ * unchanged after a crash, and this host's vote on it).
  *
  * Each append flushes at once, on the calling thread. Tried and measured
  * against it (governance bench, same machine, same session): a group commit
@@ -53,7 +50,6 @@ import { Packr } from 'msgpackr';
 import { isNodeId } from '../actors/address.js';
 import { QallowError, errorMessage } from '../errors.js';
 import type { BatchHeader } from './batch.js';
-import type { Vote } from './vote.js';
 
 /** One origin's consecutive seqs from `firstSeq`, and the entry hash (hex) voted for each. */
 export interface VotesRecord {
@@ -73,14 +69,7 @@ export interface RoundRecord {
   readonly hashes: readonly string[];
 }
 
-/** The certificate of this host's own batch `header`. */
-export interface CertRecord {
-  readonly kind: 'cert';
-  readonly header: BatchHeader;
-  readonly votes: readonly Vote[];
-}
-
-export type VoteLogRecord = VotesRecord | RoundRecord | CertRecord;
+export type VoteLogRecord = VotesRecord | RoundRecord;
 
 const SEGMENT = /^votes-(\d{8})\.log$/;
 const HEAD = 8;
@@ -115,9 +104,7 @@ export function encodeVoteLogRecord(r: VoteLogRecord): Buffer {
   const body =
     r.kind === 'votes'
       ? { k: 'v', o: r.origin, s: r.firstSeq, h: r.hashes.map((h) => Buffer.from(h, 'hex')) }
-      : r.kind === 'round'
-        ? { k: 'r', o: r.header.origin, s: r.header.firstSeq, n: r.header.count, m: Buffer.from(r.header.root, 'hex'), g: r.originSignature, e: [...r.entries], h: r.hashes.map((h) => Buffer.from(h, 'hex')) }
-        : { k: 'c', o: r.header.origin, s: r.header.firstSeq, n: r.header.count, m: Buffer.from(r.header.root, 'hex'), v: r.votes.map((v) => [v.validator, v.signature]) };
+      : { k: 'r', o: r.header.origin, s: r.header.firstSeq, n: r.header.count, m: Buffer.from(r.header.root, 'hex'), g: r.originSignature, e: [...r.entries], h: r.hashes.map((h) => Buffer.from(h, 'hex')) };
   const payload = packr.pack(body);
   const out = Buffer.allocUnsafe(HEAD + payload.byteLength);
   out.writeUInt32LE(payload.byteLength, 0);
@@ -132,18 +119,6 @@ export function decodeVoteLogPayload(payload: Uint8Array): VoteLogRecord {
   if (o === null || typeof o !== 'object') throw new Error('not a map');
   const origin = originOf(o['o']);
   const firstSeq = seqOf(o['s'], 'first seq');
-  if (o['k'] === 'c') {
-    const count = seqOf(o['n'], 'count');
-    seqOf(firstSeq + count - 1, 'last seq');
-    if (!Array.isArray(o['v']) || o['v'].length === 0) throw new Error('votes must be a non-empty list');
-    const votes = (o['v'] as unknown[]).map((v, i) => {
-      if (!Array.isArray(v) || v.length !== 2) throw new Error(`vote ${i} must be [validator, signature]`);
-      const sig = v[1] as unknown;
-      if (!(sig instanceof Uint8Array) || sig.byteLength !== 64) throw new Error(`vote ${i}: signature must be 64 bytes`);
-      return { validator: originOf(v[0]) as Vote['validator'], signature: sig };
-    });
-    return { kind: 'cert', header: { origin: origin as BatchHeader['origin'], firstSeq, count, root: hex32(o['m'], 'root') }, votes };
-  }
   if (!Array.isArray(o['h']) || o['h'].length === 0) throw new Error('hashes must be a non-empty list');
   const hashes = (o['h'] as unknown[]).map((h, i) => hex32(h, `hash ${i}`));
   seqOf(firstSeq + hashes.length - 1, 'last seq');

@@ -1,0 +1,136 @@
+/**
+ * An origin that stops with rounds in flight proposes them again, unchanged
+ * and in order, when it starts: `record` resolves at the quorum (the votes
+ * durable at the validators, the batch in the origin's vote log), before the
+ * batch is in the origin's LMDB chain, so a stop in between must lose
+ * nothing. Four hosts in one process (actor systems, the cluster router,
+ * the memory transport), each with its own LMDB store and vote log; the
+ * origin's state at the stop is made exactly: two own rounds in its vote log
+ * (the second proposed while the first was appending), the first already
+ * voted for by two validators, nothing in its chain.
+ */
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import * as zmq from 'zeromq';
+import { nodeId, type NodeId } from '../runtime/actors/address.js';
+import { createActorSystem, type ActorSystem } from '../runtime/actors/index.js';
+import { ClusterRouter } from '../runtime/cluster/router.js';
+import { GovernanceService } from '../runtime/governance/service.js';
+import { encodePropose, decodeVoteReply } from '../runtime/governance/wire.js';
+import { buildBatch } from '../runtime/ledger/batch.js';
+import { entryHash, type LedgerEntry } from '../runtime/ledger/entry.js';
+import { createLmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
+import { createLogger, memorySink } from '../runtime/logger.js';
+import { createLmdbStore, type LmdbStore } from '../runtime/store/lmdb.js';
+import type { Transport } from '../runtime/transport/contract.js';
+import { createMemoryNetwork, createMemoryTransport, type MemoryNetwork } from '../runtime/transport/memory.js';
+import { cluster, DETAILS, entryOf, tempDir } from './helpers/ledger.js';
+
+const C = cluster(4);
+const [A, B, Cc, D] = C.ids as [NodeId, NodeId, NodeId, NodeId];
+const ETHICS = DETAILS.ethics_check;
+
+interface Host {
+  readonly id: NodeId;
+  readonly system: ActorSystem;
+  readonly transport: Transport;
+  readonly store: LmdbStore;
+  readonly gov: GovernanceService;
+  stop(): Promise<void>;
+}
+
+const keys = new Map<NodeId, ReturnType<typeof zmq.curveKeyPair>>();
+
+async function startHost(t: ExecutionContext, network: MemoryNetwork, id: NodeId, dataDir: string): Promise<Host> {
+  const logger = createLogger({ nodeId: id, destination: memorySink().stream, level: 'warn' });
+  const system = createActorSystem({ nodeId: id }, { logger });
+  await system.start();
+  if (!keys.has(id)) keys.set(id, zmq.curveKeyPair());
+  const transport = createMemoryTransport({ nodeId: id, keys: keys.get(id)!, connectTimeoutMs: 500 }, { logger, network });
+  await transport.start();
+  const router = new ClusterRouter({ maxPendingAsks: 1000 }, { system, transport, logger });
+  router.start();
+  transport.onMessage((env) => void router.receive(env));
+  const store = createLmdbStore({ dataDir });
+  await store.start();
+  const gov = new GovernanceService(
+    { node: id, secretKey: C.secrets.get(id)!, validators: C.set, ethics: ETHICS, adaptationFactor: 0.5, roundTimeoutMs: 2000 },
+    { store, system, root: system.root, logger, peerUp: (n) => transport.peers().some((p) => p.id === n && p.state === 'up') },
+  );
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await gov.stop();
+    router.stop();
+    await transport.stop();
+    await system.stop();
+    await store.stop();
+  };
+  t.teardown(stop);
+  return { id, system, transport, store, gov, stop };
+}
+
+function link(hosts: readonly Host[]): void {
+  for (const h of hosts) for (const o of hosts) if (h !== o && !h.transport.peers().some((p) => p.id === o.id)) h.transport.addPeer(o.transport.localPeer());
+}
+
+/** Resolves once `host` holds `origin`'s chain up to `seq` (from the store's append notifications). */
+function heightReached(host: Host, origin: NodeId, seq: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${host.id} never held ${origin}#${seq}`)), 20_000);
+    const off = host.gov.ledgerStore.subscribe((r) => {
+      if (r.entry.origin === origin && r.entry.seq >= seq) done();
+    });
+    const done = (): void => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    void host.gov.ledgerStore.height(origin).then((h) => h >= seq && done(), reject);
+  });
+}
+
+test('rounds in flight when the origin stopped are proposed again, unchanged and in order, and committed everywhere', async (t) => {
+  const network = createMemoryNetwork();
+  const root = await tempDir(t);
+  const dirs = new Map(C.ids.map((id) => [id, join(root, id)]));
+  const others = await Promise.all([B, Cc, D].map((id) => startHost(t, network, id, dirs.get(id)!)));
+  link(others);
+  for (const h of others) await h.gov.start();
+
+  // The origin's state at the stop, made exactly: two own rounds in its vote log, nothing in its chain.
+  const e1 = entryOf('ethics_check', A, 1, '0'.repeat(64)) as LedgerEntry;
+  const e2 = entryOf('ethics_check', A, 2, entryHash(e1)) as LedgerEntry;
+  const r1 = buildBatch([e1], C.secrets.get(A)!);
+  const r2 = buildBatch([e2], C.secrets.get(A)!);
+  {
+    const store = createLmdbStore({ dataDir: dirs.get(A)! });
+    await store.start();
+    const ledger = createLmdbLedgerStore({ validators: C.set }, { store, voteLogDir: join(dirs.get(A)!, 'votes') });
+    await ledger.start();
+    t.true(await ledger.recordRound({ header: r1.header, originSignature: r1.originSignature, entries: r1.bytes }, r1.hashes));
+    t.true(await ledger.recordRound({ header: r2.header, originSignature: r2.originSignature, entries: r2.bytes }, r2.hashes));
+    await ledger.stop();
+    await store.stop();
+  }
+  // Two validators voted for the first round before the stop (asked from B's system).
+  const propose1 = encodePropose({ type: 'propose', header: r1.header, originSignature: r1.originSignature, entries: r1.bytes });
+  for (const v of [B, Cc]) t.is(decodeVoteReply(await others[0]!.system.ask(`qallow://${v}/validator`, propose1, 5000)).validator, v);
+
+  // The origin starts: it proposes both rounds again, and every host appends them.
+  const a = await startHost(t, network, A, dirs.get(A)!);
+  const hosts = [a, ...others];
+  link(hosts);
+  await a.gov.start();
+  await Promise.all(hosts.map((h) => heightReached(h, A, 2)));
+  for (const h of hosts) {
+    t.deepEqual(Buffer.from((await h.gov.ledgerStore.get(A, 1))!.bytes), Buffer.from(r1.bytes[0]!), `${h.id} holds round 1 as it was`);
+    t.deepEqual(Buffer.from((await h.gov.ledgerStore.get(A, 2))!.bytes), Buffer.from(r2.bytes[0]!), `${h.id} holds round 2 as it was`);
+  }
+  // Nobody refused anything: the validators that had voted signed the same entries again.
+  for (const h of hosts) t.is((await h.gov.status()).validator.refused, 0, `${h.id} refused nothing`);
+  // The next record follows on from them.
+  await a.gov.record({ kind: 'ethics_check', run: 'ring-1m', epoch: 3, tick: 3000, stateHash: 'ab'.repeat(32), figures: { minTotal: 2.96, maxEntropy: 0.0004, passed: 4, lanes: 4 }, decision: 'pass', detail: { ...ETHICS } });
+  t.is(await a.gov.ledgerStore.height(A), 3);
+});
