@@ -235,3 +235,12 @@ test('a damaged vote log stops the store from starting, and the LMDB data is unt
   t.is(await fixed.ledger.votedFor(A, 1), hash(1));
   t.is(await fixed.ledger.votedFor(A, 3), hash(3));
 });
+
+test('a vote log directory that cannot be made is IO_ERROR naming the path, and the store does not start', async (t) => {
+  const dataDir = await tempDir(t);
+  writeFileSync(join(dataDir, 'votes'), 'not a directory');
+  const e = await t.throwsAsync(openLedger(t, dataDir));
+  t.true(isQallowError(e, 'IO_ERROR'));
+  t.regex(e!.message, /votes/);
+  t.is((e as QallowError).details['path'], join(dataDir, 'votes'));
+});
