@@ -3,52 +3,22 @@
  * idempotent and conflicting appends, verification before writing, votes
  * durable across reopening the environment, catch-up reads, subscribe.
  */
-import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { isQallowError } from '../runtime/errors.js';
 import { entryHash } from '../runtime/ledger/entry.js';
-import { createLmdbLedgerStore, type LmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
 import type { LedgerRecord } from '../runtime/ledger/record.js';
-import type { ValidatorSet } from '../runtime/ledger/validators.js';
-import { createLmdbStore, type LmdbStore } from '../runtime/store/lmdb.js';
-import { certify, certifyInBatches, chainOf, cluster, entryOf, tempDir } from './helpers/ledger.js';
+import { certify, certifyInBatches, chainOf, cluster, entryOf, openLedger, tempDir } from './helpers/ledger.js';
 
 const C = cluster(4);
 const [A, B] = [C.ids[0]!, C.ids[1]!];
 
-interface Opened {
-  readonly store: LmdbStore;
-  readonly ledger: LmdbLedgerStore;
-  close(): Promise<void>;
-}
-
-async function openLedger(t: ExecutionContext, dataDir: string, validators: ValidatorSet | undefined = C.set): Promise<Opened> {
-  const store = createLmdbStore({ dataDir });
-  await store.start();
-  const ledger = createLmdbLedgerStore({ validators }, { store, voteLogDir: join(dataDir, 'votes') });
-  try {
-    await ledger.start();
-  } catch (e) {
-    await store.stop();
-    throw e;
-  }
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await ledger.stop();
-    await store.stop();
-  };
-  t.teardown(close);
-  return { store, ledger, close };
-}
 
 function code(e: unknown): string {
   return isQallowError(e) ? `${e.code}:${String(e.details['problem'] ?? '')}` : String(e);
 }
 
 test('appends chains per origin; heights, heads, get and range reads follow', async (t) => {
-  const { ledger } = await openLedger(t, await tempDir(t));
+  const { ledger } = await openLedger(t, await tempDir(t), { validators: C.set });
   const a = certifyInBatches(C, chainOf(A, 7), 3);
   const b = certify(C, chainOf(B, 2));
   for (const r of a) t.is(await ledger.append(r), 'appended');
@@ -69,7 +39,7 @@ test('appends chains per origin; heights, heads, get and range reads follow', as
 });
 
 test('a repeated identical append is a no-op; a different entry for a stored seq is LEDGER_CONFLICT', async (t) => {
-  const { ledger } = await openLedger(t, await tempDir(t));
+  const { ledger } = await openLedger(t, await tempDir(t), { validators: C.set });
   const a = certify(C, chainOf(A, 3));
   await ledger.appendMany(a);
   t.is(await ledger.append(a[1]!), 'duplicate');
@@ -82,7 +52,7 @@ test('a repeated identical append is a no-op; a different entry for a stored seq
 });
 
 test('gaps, broken links and bad certificates are refused before anything is written', async (t) => {
-  const { ledger } = await openLedger(t, await tempDir(t));
+  const { ledger } = await openLedger(t, await tempDir(t), { validators: C.set });
   const a = certify(C, chainOf(A, 4));
   t.is(code(await t.throwsAsync(ledger.append(a[1]!))), 'LEDGER_BAD_CHAIN:gap');
   await ledger.append(a[0]!);
@@ -100,14 +70,14 @@ test('votes: first vote recorded, same vote again is fine, a different one is re
   const dir = await tempDir(t);
   const h1 = entryHash(chainOf(A, 1)[0]!);
   const h2 = 'ee'.repeat(32);
-  const first = await openLedger(t, dir);
+  const first = await openLedger(t, dir, { validators: C.set });
   t.true(await first.ledger.recordVote(A, 1, h1));
   t.true(await first.ledger.recordVote(A, 1, h1));
   t.false(await first.ledger.recordVote(A, 1, h2));
   t.true(await first.ledger.recordVotes(B, [{ seq: 1, hash: h1 }, { seq: 2, hash: h2 }]));
   await first.close();
 
-  const again = await openLedger(t, dir);
+  const again = await openLedger(t, dir, { validators: C.set });
   t.is(await again.ledger.votedFor(A, 1), h1);
   t.false(await again.ledger.recordVote(A, 1, h2), 'the refusal survives a restart');
   t.true(await again.ledger.recordVote(A, 1, h1));
@@ -119,25 +89,25 @@ test('votes: first vote recorded, same vote again is fine, a different one is re
 
 test('the validator set is stored once; reopening with another set is LEDGER_CONFLICT; offline opening uses the stored one', async (t) => {
   const dir = await tempDir(t);
-  const first = await openLedger(t, dir);
+  const first = await openLedger(t, dir, { validators: C.set });
   await first.ledger.appendMany(certify(C, chainOf(A, 2)));
   await first.close();
-  t.is(code(await t.throwsAsync(openLedger(t, dir, cluster(4, 5).set))), 'LEDGER_CONFLICT:validator-set');
-  const offline = await openLedger(t, dir, undefined);
+  t.is(code(await t.throwsAsync(openLedger(t, dir, { validators: cluster(4, 5).set }))), 'LEDGER_CONFLICT:validator-set');
+  const offline = await openLedger(t, dir, { validators: undefined });
   t.true(offline.ledger.validatorSet()!.equals(C.set));
   t.is(await offline.ledger.height(A), 2);
 });
 
 test('the ledger lives in the host store\'s environment, beside its runs', async (t) => {
   const dir = await tempDir(t);
-  const { store, ledger } = await openLedger(t, dir);
+  const { store, ledger } = await openLedger(t, dir, { validators: C.set });
   await ledger.append(certify(C, chainOf(A, 1))[0]!);
   t.deepEqual(await store.runs(), [], 'the run store still works in the same environment');
   t.is(store.path, `${dir}/lmdb`);
 });
 
 test('subscribers see each appended record once, in order, after it is durable', async (t) => {
-  const { ledger } = await openLedger(t, await tempDir(t));
+  const { ledger } = await openLedger(t, await tempDir(t), { validators: C.set });
   const seen: string[] = [];
   const heights: Promise<number>[] = [];
   const off = ledger.subscribe((r) => {
@@ -155,7 +125,7 @@ test('subscribers see each appended record once, in order, after it is durable',
 });
 
 test('calls on a stopped ledger store fail with STORE_CLOSED', async (t) => {
-  const o = await openLedger(t, await tempDir(t));
+  const o = await openLedger(t, await tempDir(t), { validators: C.set });
   await o.close();
   t.is(code(await t.throwsAsync(o.ledger.height(A))), 'STORE_CLOSED:');
   t.is(code(await t.throwsAsync(o.ledger.recordVote(A, 1, 'aa'.repeat(32)))), 'STORE_CLOSED:');

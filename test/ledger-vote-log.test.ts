@@ -9,15 +9,13 @@
  */
 import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { Packr } from 'msgpackr';
 import { createHash } from 'node:crypto';
 import { isQallowError, type QallowError } from '../runtime/errors.js';
 import { nodeId } from '../runtime/actors/address.js';
-import { createLmdbLedgerStore, type LmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
 import { encodeVoteLogRecord, VoteLog, type RoundRecord, type VoteLogRecord } from '../runtime/ledger/vote-log.js';
-import { createLmdbStore, type LmdbStore } from '../runtime/store/lmdb.js';
-import { cluster, tempDir } from './helpers/ledger.js';
+import { cluster, openLedger, tempDir } from './helpers/ledger.js';
 
 const C = cluster(4);
 const A = C.ids[0]!;
@@ -43,6 +41,15 @@ function segments(dir: string): string[] {
 function warnings(): { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; seen: string[] } {
   const seen: string[] = [];
   return { seen, warn: (_o, msg) => void seen.push(msg), info: () => undefined };
+}
+
+/** A log in `dir` holding votes for seqs 1 and 2, one record each; returns its segment file. */
+function twoVotes(dir: string): string {
+  const { log } = VoteLog.open(dir);
+  log.append([{ kind: 'votes', origin: A, firstSeq: 1, hashes: [hash(1)] }]);
+  log.append([{ kind: 'votes', origin: A, firstSeq: 2, hashes: [hash(2)] }]);
+  log.close();
+  return join(dir, segments(dir)[0]!);
 }
 
 test('records come back in order across segments; open starts a fresh segment', async (t) => {
@@ -71,11 +78,7 @@ test('records come back in order across segments; open starts a fresh segment', 
 
 test('a record cut short at the end of a segment is ignored (never acknowledged) and a warning names the file', async (t) => {
   const dir = join(await tempDir(t), 'votes');
-  const { log } = VoteLog.open(dir);
-  log.append([{ kind: 'votes', origin: A, firstSeq: 1, hashes: [hash(1)] }]);
-  log.append([{ kind: 'votes', origin: A, firstSeq: 2, hashes: [hash(2)] }]);
-  log.close();
-  const file = join(dir, segments(dir)[0]!);
+  const file = twoVotes(dir);
   for (const cut of [1, 20, 45]) {
     const whole = readFileSync(file);
     truncateSync(file, whole.byteLength - cut);
@@ -94,11 +97,7 @@ test('a record cut short at the end of a segment is ignored (never acknowledged)
 
 test('damage with records after it is STORE_CORRUPT naming the file and the offset; a record that does not decode too', async (t) => {
   const dir = join(await tempDir(t), 'votes');
-  const { log } = VoteLog.open(dir);
-  log.append([{ kind: 'votes', origin: A, firstSeq: 1, hashes: [hash(1)] }]);
-  log.append([{ kind: 'votes', origin: A, firstSeq: 2, hashes: [hash(2)] }]);
-  log.close();
-  const file = join(dir, segments(dir)[0]!);
+  const file = twoVotes(dir);
   const whole = readFileSync(file);
   const bad = Buffer.from(whole);
   bad[12] ^= 0x01; // inside the first record's payload
@@ -126,36 +125,10 @@ test('damage with records after it is STORE_CORRUPT naming the file and the offs
   t.deepEqual(back.records, []);
 });
 
-interface Opened {
-  readonly store: LmdbStore;
-  readonly ledger: LmdbLedgerStore;
-  close(): Promise<void>;
-}
-
-async function openLedger(t: ExecutionContext, dataDir: string, withLog = true): Promise<Opened> {
-  const store = createLmdbStore({ dataDir });
-  await store.start();
-  const ledger = createLmdbLedgerStore({ validators: C.set }, { store, voteLogDir: withLog ? join(dataDir, 'votes') : undefined });
-  try {
-    await ledger.start();
-  } catch (e) {
-    await store.stop();
-    throw e;
-  }
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await ledger.stop();
-    await store.stop();
-  };
-  t.teardown(close);
-  return { store, ledger, close };
-}
 
 test('the store folds the log into LMDB on start and deletes the folded segments; votes and own rounds survive', async (t) => {
   const dataDir = await tempDir(t);
-  const first = await openLedger(t, dataDir);
+  const first = await openLedger(t, dataDir, { validators: C.set });
   t.true(await first.ledger.recordVotes(A, [{ seq: 10, hash: hash(10) }, { seq: 11, hash: hash(11) }, { seq: 15, hash: hash(15) }]));
   const r1 = round(1, 3);
   const r2 = round(4, 1);
@@ -168,7 +141,7 @@ test('the store folds the log into LMDB on start and deletes the folded segments
   t.is(before.length, 1);
   await first.close();
 
-  const again = await openLedger(t, dataDir);
+  const again = await openLedger(t, dataDir, { validators: C.set });
   t.deepEqual(segments(join(dataDir, 'votes')), ['votes-00000002.log'], 'folded and deleted; a fresh segment');
   t.is(await again.ledger.votedFor(A, 11), hash(11));
   t.is(await again.ledger.votedFor(A, 1), r1.hashes[0]);
@@ -180,14 +153,14 @@ test('the store folds the log into LMDB on start and deletes the folded segments
   ]);
   await again.close();
   // Once more: now from LMDB alone (the log is empty).
-  const third = await openLedger(t, dataDir);
+  const third = await openLedger(t, dataDir, { validators: C.set });
   t.is(await third.ledger.votedFor(A, 15), hash(15));
   t.deepEqual(third.ledger.pendingRounds().map((r) => r.header.firstSeq), [1, 4]);
 });
 
 test('a large log is folded while the host runs: votes stay visible throughout and the old segment goes', async (t) => {
   const dataDir = await tempDir(t);
-  const { ledger } = await openLedger(t, dataDir);
+  const { ledger } = await openLedger(t, dataDir, { validators: C.set });
   const many = Array.from({ length: 70_000 }, (_, i) => ({ seq: i + 1, hash: hash(i % 7) }));
   t.true(await ledger.recordVotes(A, many));
   t.is(await ledger.votedFor(A, 69_999), hash(69_998 % 7), 'visible while the fold runs');
@@ -204,7 +177,7 @@ test('a large log is folded while the host runs: votes stay visible throughout a
 
 test('a store opened without a vote log (offline tools) refuses vote writes with BAD_USAGE', async (t) => {
   const dataDir = await tempDir(t);
-  const { ledger } = await openLedger(t, dataDir, false);
+  const { ledger } = await openLedger(t, dataDir, { validators: C.set, voteLog: false });
   const e = await t.throwsAsync(ledger.recordVote(A, 1, hash(1)));
   t.true(isQallowError(e, 'BAD_USAGE'));
   t.regex(e!.message, /without a vote log/);
@@ -212,10 +185,10 @@ test('a store opened without a vote log (offline tools) refuses vote writes with
 
 test('a damaged vote log stops the store from starting, and the LMDB data is untouched', async (t) => {
   const dataDir = await tempDir(t);
-  const first = await openLedger(t, dataDir);
+  const first = await openLedger(t, dataDir, { validators: C.set });
   t.true(await first.ledger.recordVote(A, 1, hash(1)));
   await first.close();
-  const again = await openLedger(t, dataDir);
+  const again = await openLedger(t, dataDir, { validators: C.set });
   t.true(await again.ledger.recordVotes(A, [{ seq: 2, hash: hash(2) }]));
   t.true(await again.ledger.recordVotes(A, [{ seq: 3, hash: hash(3) }]));
   await again.close();
@@ -224,14 +197,14 @@ test('a damaged vote log stops the store from starting, and the LMDB data is unt
   const bytes = readFileSync(file);
   bytes[10] ^= 0xff;
   writeFileSync(file, bytes);
-  const e = await t.throwsAsync(openLedger(t, dataDir));
+  const e = await t.throwsAsync(openLedger(t, dataDir, { validators: C.set }));
   t.true(isQallowError(e, 'STORE_CORRUPT'));
   t.regex(e!.message, /votes-00000002\.log.*byte 0/);
   // Repair by restoring the file: everything is still there.
   bytes[10] ^= 0xff;
   writeFileSync(file, bytes);
   appendFileSync(file, Buffer.from([1, 2, 3])); // and a cut-short tail, which is ignored
-  const fixed = await openLedger(t, dataDir);
+  const fixed = await openLedger(t, dataDir, { validators: C.set });
   t.is(await fixed.ledger.votedFor(A, 1), hash(1));
   t.is(await fixed.ledger.votedFor(A, 3), hash(3));
 });
@@ -239,7 +212,7 @@ test('a damaged vote log stops the store from starting, and the LMDB data is unt
 test('a vote log directory that cannot be made is IO_ERROR naming the path, and the store does not start', async (t) => {
   const dataDir = await tempDir(t);
   writeFileSync(join(dataDir, 'votes'), 'not a directory');
-  const e = await t.throwsAsync(openLedger(t, dataDir));
+  const e = await t.throwsAsync(openLedger(t, dataDir, { validators: C.set }));
   t.true(isQallowError(e, 'IO_ERROR'));
   t.regex(e!.message, /votes/);
   t.is((e as QallowError).details['path'], join(dataDir, 'votes'));

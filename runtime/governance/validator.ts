@@ -131,8 +131,7 @@ export class EthicsValidator {
       this.votes++;
       return signVote(p.header, this.init.node, this.init.secretKey);
     } catch (e) {
-      this.refused++;
-      this.refusedBy[p.header.origin] = (this.refusedBy[p.header.origin] ?? 0) + 1;
+      this.countRefusal(p.header.origin);
       const problem = isQallowError(e) ? String(e.details['problem'] ?? e.code) : 'internal';
       const level = problem === 'behind' ? 'info' : 'warn';
       this.c.logger[level](
@@ -163,14 +162,18 @@ export class EthicsValidator {
       this.votes++;
       return signVote(header, this.init.node, this.init.secretKey);
     } catch (e) {
-      this.refused++;
-      this.refusedBy[header.origin] = (this.refusedBy[header.origin] ?? 0) + 1;
+      this.countRefusal(header.origin);
       this.c.logger.error(
         { component: 'validator', origin: header.origin, firstSeq: header.firstSeq, count: header.count, code: isQallowError(e) ? e.code : 'INTERNAL', err: e instanceof Error ? e.message : String(e) },
         'this host refused its own batch',
       );
       throw e;
     }
+  }
+
+  private countRefusal(origin: string): void {
+    this.refused++;
+    this.refusedBy[origin] = (this.refusedBy[origin] ?? 0) + 1;
   }
 
   stats(): ValidatorStats {

@@ -36,7 +36,7 @@ import { ZERO_HASH } from './entry.js';
 import { merkleTree } from './merkle.js';
 import { BatchCache, RECORD_PURPOSE, checkRecord, decodeRecord, encodeRecord, type LedgerRecord } from './record.js';
 import { parseValidatorSet, type ValidatorSet } from './validators.js';
-import { encodeVoteLogRecord, scanSegment, VoteLog, type RoundRecord, type VoteLogRecord, type VotesRecord } from './vote-log.js';
+import { encodeVoteLogRecord, scanSegment, votesOf, VoteLog, type RoundRecord, type VoteLogRecord, type VotesRecord } from './vote-log.js';
 
 export const LEDGER_FORMAT = 'qallow/ledger/v1';
 export const LEDGER_DATABASES = ['ledger-entries', 'ledger-heads', 'ledger-votes', 'ledger-meta'] as const;
@@ -259,42 +259,34 @@ export class LmdbLedgerStore implements LedgerStore {
     return this.recordVotes(origin, [{ seq, hash }]);
   }
 
-  recordVotes(origin: string, votes: readonly { seq: number; hash: string }[]): Promise<boolean> {
-    try {
-      if (!isNodeId(origin)) throw new QallowError('BAD_PARAMETER', `vote origin must be a node id (got ${JSON.stringify(origin)})`, { field: 'origin' });
-      for (const v of votes) {
-        if (!Number.isSafeInteger(v.seq) || v.seq < 1) throw new QallowError('BAD_PARAMETER', `vote seq must be a positive integer (got ${v.seq})`, { field: 'seq' });
-        if (!/^[0-9a-f]{64}$/.test(v.hash)) throw new QallowError('BAD_PARAMETER', 'vote hash must be 64 lowercase hex digits', { field: 'hash' });
-      }
-      const fresh = this.freshVotes(origin, votes);
-      if (fresh === false) return Promise.resolve(false);
-      // Runs of consecutive seqs, one record each, all in one append.
-      const records: VotesRecord[] = [];
-      for (const v of fresh) {
-        const last = records.at(-1);
-        if (last && last.firstSeq + last.hashes.length === v.seq) (last.hashes as string[]).push(v.hash);
-        else records.push({ kind: 'votes', origin, firstSeq: v.seq, hashes: [v.hash] });
-      }
-      if (records.length > 0) this.appendLog(records);
-      return Promise.resolve(true);
-    } catch (e) {
-      return Promise.reject(e);
+  async recordVotes(origin: string, votes: readonly { seq: number; hash: string }[]): Promise<boolean> {
+    if (!isNodeId(origin)) throw new QallowError('BAD_PARAMETER', `vote origin must be a node id (got ${JSON.stringify(origin)})`, { field: 'origin' });
+    for (const v of votes) {
+      if (!Number.isSafeInteger(v.seq) || v.seq < 1) throw new QallowError('BAD_PARAMETER', `vote seq must be a positive integer (got ${v.seq})`, { field: 'seq' });
+      if (!/^[0-9a-f]{64}$/.test(v.hash)) throw new QallowError('BAD_PARAMETER', 'vote hash must be 64 lowercase hex digits', { field: 'hash' });
     }
+    const fresh = this.freshVotes(origin, votes);
+    if (fresh === false) return false;
+    // Runs of consecutive seqs, one record each, all in one append.
+    const records: VotesRecord[] = [];
+    for (const v of fresh) {
+      const last = records.at(-1);
+      if (last && last.firstSeq + last.hashes.length === v.seq) (last.hashes as string[]).push(v.hash);
+      else records.push({ kind: 'votes', origin, firstSeq: v.seq, hashes: [v.hash] });
+    }
+    if (records.length > 0) this.appendLog(records);
+    return true;
   }
 
-  recordRound(round: PendingRound, hashes: readonly string[]): Promise<boolean> {
-    try {
-      const { header } = round;
-      if (hashes.length !== header.count || round.entries.length !== header.count) throw new QallowError('BAD_PARAMETER', `recordRound: ${round.entries.length} entries and ${hashes.length} hashes for a batch of ${header.count}`, { field: 'hashes' });
-      const votes = hashes.map((hash, i) => ({ seq: header.firstSeq + i, hash }));
-      if (this.freshVotes(header.origin, votes) === false) return Promise.resolve(false);
-      const record: RoundRecord = { kind: 'round', header, originSignature: round.originSignature, entries: round.entries, hashes };
-      this.appendLog([record]);
-      this.keepRound(record);
-      return Promise.resolve(true);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async recordRound(round: PendingRound, hashes: readonly string[]): Promise<boolean> {
+    const { header } = round;
+    if (hashes.length !== header.count || round.entries.length !== header.count) throw new QallowError('BAD_PARAMETER', `recordRound: ${round.entries.length} entries and ${hashes.length} hashes for a batch of ${header.count}`, { field: 'hashes' });
+    const votes = hashes.map((hash, i) => ({ seq: header.firstSeq + i, hash }));
+    if (this.freshVotes(header.origin, votes) === false) return false;
+    const record: RoundRecord = { kind: 'round', header, originSignature: round.originSignature, entries: round.entries, hashes };
+    this.appendLog([record]);
+    this.keepRound(record);
+    return true;
   }
 
   pendingRounds(): readonly PendingRound[] {
@@ -303,8 +295,7 @@ export class LmdbLedgerStore implements LedgerStore {
   }
 
   async votedFor(origin: string, seq: number): Promise<string | undefined> {
-    const h = this.open();
-    return this.recent.get(voteKey(origin, seq)) ?? h.votes.get([origin, seq])?.toString('hex');
+    return this.voted(this.open(), origin, seq);
   }
 
   async height(origin: string): Promise<number> {
@@ -351,12 +342,17 @@ export class LmdbLedgerStore implements LedgerStore {
     this.rounds = [...this.rounds.filter((x) => x.header.firstSeq !== r.header.firstSeq), r].slice(-KEEP_ROUNDS);
   }
 
+  /** The hash this host voted for (origin, seq): the vote log's unfolded votes, then ledger-votes. */
+  private voted(h: Handles, origin: string, seq: number): string | undefined {
+    return this.recent.get(voteKey(origin, seq)) ?? h.votes.get([origin, seq])?.toString('hex');
+  }
+
   /** The votes not cast before, or false if any seq was voted for a different hash. */
   private freshVotes(origin: string, votes: readonly { seq: number; hash: string }[]): { seq: number; hash: string }[] | false {
     const h = this.open();
     const fresh: { seq: number; hash: string }[] = [];
     for (const v of votes) {
-      const had = this.recent.get(voteKey(origin, v.seq)) ?? h.votes.get([origin, v.seq])?.toString('hex');
+      const had = this.voted(h, origin, v.seq);
       if (had === undefined) fresh.push(v);
       else if (had !== v.hash) return false;
     }
@@ -369,7 +365,10 @@ export class LmdbLedgerStore implements LedgerStore {
     const log = this.log;
     if (!log) throw new QallowError('BAD_USAGE', 'this ledger store was opened without a vote log (read-only for votes); the host opens it with voteLogDir', { field: 'voteLogDir' });
     log.append(records);
-    for (const r of records) r.hashes.forEach((hash, i) => this.recent.set(voteKey(r.kind === 'votes' ? r.origin : r.header.origin, (r.kind === 'votes' ? r.firstSeq : r.header.firstSeq) + i), hash));
+    for (const r of records) {
+      const { origin, firstSeq, hashes } = votesOf(r);
+      hashes.forEach((hash, i) => this.recent.set(voteKey(origin, firstSeq + i), hash));
+    }
     if (!this.folding && (this.recent.size >= FOLD_VOTES || log.size >= FOLD_BYTES)) {
       const segment = log.rotate();
       this.folding = this.fold([segment]).finally(() => {
@@ -384,15 +383,14 @@ export class LmdbLedgerStore implements LedgerStore {
     const { log, records, segments } = VoteLog.open(dir, this.components.logger);
     this.log = log;
     for (const r of records) {
-      const origin = r.kind === 'votes' ? r.origin : r.header.origin;
-      const first = r.kind === 'votes' ? r.firstSeq : r.header.firstSeq;
-      r.hashes.forEach((hash, i) => {
-        const key = voteKey(origin, first + i);
-        const had = this.recent.get(key) ?? h.votes.get([origin, first + i])?.toString('hex');
+      const { origin, firstSeq, hashes } = votesOf(r);
+      hashes.forEach((hash, i) => {
+        const seq = firstSeq + i;
+        const had = this.voted(h, origin, seq);
         if (had !== undefined && had !== hash) {
-          throw new QallowError('STORE_CORRUPT', `the vote log holds two different votes for ${origin}#${first + i}; restore the data directory from a backup`, { origin, seq: first + i });
+          throw new QallowError('STORE_CORRUPT', `the vote log holds two different votes for ${origin}#${seq}; restore the data directory from a backup`, { origin, seq });
         }
-        this.recent.set(key, hash);
+        this.recent.set(voteKey(origin, seq), hash);
       });
       if (r.kind === 'round') this.keepRound(r);
     }

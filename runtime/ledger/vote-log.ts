@@ -71,6 +71,11 @@ export interface RoundRecord {
 
 export type VoteLogRecord = VotesRecord | RoundRecord;
 
+/** The votes a record stands for: `origin`'s seqs from `firstSeq`, one hash each (a round is its origin's vote too). */
+export function votesOf(r: VoteLogRecord): { readonly origin: string; readonly firstSeq: number; readonly hashes: readonly string[] } {
+  return r.kind === 'votes' ? r : { origin: r.header.origin, firstSeq: r.header.firstSeq, hashes: r.hashes };
+}
+
 const SEGMENT = /^votes-(\d{8})\.log$/;
 const HEAD = 8;
 /** Far above any record qallow writes (MAX_BATCH_ENTRIES entries); a larger length is a broken header. */

@@ -13,7 +13,9 @@ import { buildBatch } from '../../runtime/ledger/batch.js';
 import { CertificateBuilder } from '../../runtime/ledger/certificate.js';
 import { ZERO_HASH, entryHash, type EntryKind, type LedgerEntry, type LedgerEntryOf } from '../../runtime/ledger/entry.js';
 import { batchRecords, type LedgerRecord } from '../../runtime/ledger/record.js';
+import { createLmdbLedgerStore, type LmdbLedgerStore } from '../../runtime/ledger/lmdb-store.js';
 import { ValidatorSet } from '../../runtime/ledger/validators.js';
+import { createLmdbStore, type LmdbStore } from '../../runtime/store/lmdb.js';
 import { signVote } from '../../runtime/ledger/vote.js';
 
 export interface Cluster {
@@ -97,4 +99,36 @@ export async function tempDir(t: ExecutionContext, prefix = 'qallow-ledger-'): P
   const dir = await mkdtemp(join(tmpdir(), prefix));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+export interface OpenedLedger {
+  readonly store: LmdbStore;
+  readonly ledger: LmdbLedgerStore;
+  close(): Promise<void>;
+}
+
+/**
+ * A host store and its ledger store in `dataDir` (stopped in teardown, or by
+ * `close`). `validators` undefined opens it as offline tools do (the stored
+ * set); `voteLog` false opens it without a vote log, as they do too.
+ */
+export async function openLedger(t: ExecutionContext, dataDir: string, o: { validators: ValidatorSet | undefined; voteLog?: boolean }): Promise<OpenedLedger> {
+  const store = createLmdbStore({ dataDir });
+  await store.start();
+  const ledger = createLmdbLedgerStore({ validators: o.validators }, { store, voteLogDir: o.voteLog === false ? undefined : join(dataDir, 'votes') });
+  try {
+    await ledger.start();
+  } catch (e) {
+    await store.stop();
+    throw e;
+  }
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await ledger.stop();
+    await store.stop();
+  };
+  t.teardown(close);
+  return { store, ledger, close };
 }
