@@ -89,15 +89,22 @@ interface SocketSettings {
 type Listeners = { readonly [E in zmq.EventType]?: (event: zmq.EventOfType<E>) => void };
 
 /**
- * Read a socket's monitor events with our own loop rather than `events.on()`:
- * zeromq.js's emitter loop rejects unhandled when its observer is closed, and
- * an observer must be closed explicitly — one left open keeps the context
- * from terminating and the process hangs on exit. Returns the closer.
+ * Read a socket's monitor events with our own loop rather than `events.on()`
+ * (zeromq.js's emitter loop rejects unhandled when its observer closes).
+ *
+ * Returns the closer, to call right after closing the socket. Closing the
+ * socket normally ends its observer. Closing the observer first, or at the
+ * same moment, makes libzmq keep the socket's connections open until it is
+ * garbage-collected: the peer heard of the close 8 s late and took that long
+ * to mark this host down. An observer left open, though, keeps the process
+ * from exiting, and now and then one outlives its socket; so the closer
+ * closes it if it is still open after a grace period, on an unref'd timer.
  */
 function watch(socket: zmq.Socket, listeners: Listeners): () => void {
   const observer = socket.events;
+  let stopped = false;
   void (async () => {
-    while (!observer.closed) {
+    while (!stopped && !observer.closed) {
       let event: zmq.Event | undefined;
       try {
         event = await observer.receive();
@@ -105,14 +112,21 @@ function watch(socket: zmq.Socket, listeners: Listeners): () => void {
         return;
       }
       // A receive pending when the observer closes resolves with nothing.
-      if (event === undefined) return;
+      if (event === undefined || stopped) return;
       (listeners[event.type] as ((e: zmq.Event) => void) | undefined)?.(event);
     }
   })();
   return () => {
-    if (!observer.closed) observer.close();
+    if (stopped) return;
+    stopped = true;
+    setTimeout(() => {
+      if (!observer.closed) observer.close();
+    }, OBSERVER_GRACE_MS).unref();
   };
 }
+
+/** How long a closed socket's observer may stay open before it is closed by hand. */
+const OBSERVER_GRACE_MS = 1_000;
 
 class ZmqLink implements WireLink {
   readonly #dealer: zmq.Dealer;
@@ -186,8 +200,8 @@ class ZmqLink implements WireLink {
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
-    this.#unwatch();
     this.#dealer.close();
+    this.#unwatch();
   }
 }
 
@@ -235,8 +249,8 @@ class ZmqWire implements Wire {
     try {
       await server.bind(this.#listen);
     } catch (e) {
-      unwatch();
       server.close();
+      unwatch();
       await zap.stop();
       throw new QallowError('IO_ERROR', `transport could not listen on ${this.#listen}: ${errorMessage(e)}`, { field: 'listen', address: this.#listen }, { cause: e });
     }
@@ -273,8 +287,8 @@ class ZmqWire implements Wire {
 
   async stop(): Promise<void> {
     this.#closing = true;
-    this.#unwatch?.();
     this.#server?.close();
+    this.#unwatch?.();
     await this.#loop;
     await this.#zap?.stop();
     this.#server = undefined;
