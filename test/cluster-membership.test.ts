@@ -72,3 +72,19 @@ test('sync: harmonic-mean cycle time, slowdown factor and tick allowance', (t) =
   t.is(s.harmonicMeanCycleMs(0, 5000), null);
   t.is(s.slowdownFactor(0, 5000), 1);
 });
+
+test('sync: with a liveness judge, a silent but live peer still holds a paced run back; a down one does not', (t) => {
+  const s = new SyncState('a');
+  const down = new Set<string>();
+  s.alive = (node) => !down.has(node);
+  s.receive({ node: 'b', cycleMs: 2, ticks: { r: 100 }, sentAt: 1000 });
+  // b has been silent for a minute, but membership has not marked it down: its old pulse still binds
+  t.is(s.allowance('r', 150, 100, 61_000), 50);
+  t.deepEqual(s.peers(61_000), [{ node: 'b', runs: { r: 100 }, ageMs: 60_000 }]);
+  down.add('b');
+  t.is(s.allowance('r', 150, 100, 61_000), Infinity);
+  t.deepEqual(s.peers(61_000), []);
+  // back up: its latest pulse counts again
+  down.delete('b');
+  t.is(s.allowance('r', 190, 100, 61_000), 10);
+});

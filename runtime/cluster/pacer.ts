@@ -11,9 +11,16 @@
  * (every 100 ms); a pulse can only under-report a peer's progress, so the
  * bound holds at every instant: own tick − peer tick ≤ maxLeadTicks.
  *
- * A peer whose pulses stop (down, partitioned) stops constraining the run
- * after the pulse staleness window (1 s): pacing never turns a dead peer
- * into a stalled cluster. The harmonic mean and slowdown factor are still
+ * A peer stops constraining the run when the cluster's failure detector
+ * marks it `down` (no heartbeats; see sync.ts for why not a pulse-age
+ * window): pacing never turns a dead peer into a stalled cluster.
+ *
+ * A peer constrains a run only once its pulses name it. Two hosts handed
+ * the same paced run at nearly the same moment can therefore run unpaced
+ * for up to one pulse interval, until each has heard the other's first
+ * pulse; `qallow status` lists the runs each peer's pulses name, so an
+ * operator (or a script) can start the fast host after the slow one's run
+ * shows there. The harmonic mean and slowdown factor are still
  * computed and shown (status, metrics) as the operator's view of speed.
  */
 export interface Pacer {

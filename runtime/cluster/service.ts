@@ -37,6 +37,8 @@ export interface ClusterStatus {
   readonly harmonicMeanCycleMs: number | null;
   readonly slowdownFactor: number;
   readonly router: RouterStats | null;
+  /** Each live peer's paced runs and their ticks, from its latest sync pulse. */
+  readonly paced: ReturnType<SyncState['peers']>;
 }
 
 export interface ClusterComponents {
@@ -117,8 +119,11 @@ export class ClusterService implements Pacer {
     membership.on('change', (ch) => {
       log.info({ component: 'membership', peer: ch.node, from: ch.from, to: ch.to, phi: Number(ch.phi.toFixed(2)) }, 'membership change');
       this.c.onMembership?.(toNodeId(ch.node), ch.to);
+      // A peer marked down no longer holds paced runs back.
+      if (ch.to === 'down') this.wakePaced();
     });
     this.membership = membership;
+    this.sync.alive = (node) => membership.status(node) !== 'down';
     if (this.c.system) {
       this.router = new ClusterRouter({}, { system: this.c.system, transport, logger: log });
       this.router.start();
@@ -211,6 +216,7 @@ export class ClusterService implements Pacer {
       harmonicMeanCycleMs: this.sync.harmonicMeanCycleMs(own, now),
       slowdownFactor: this.sync.slowdownFactor(own, now),
       router: this.router?.stats() ?? null,
+      paced: this.sync.peers(now),
     };
   }
 

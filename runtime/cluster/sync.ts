@@ -15,6 +15,16 @@
  * peer running the same run by at most `maxLeadTicks`, and waits for it
  * otherwise. The harmonic mean and slowdown factor are still computed and
  * reported (status, metrics), as the operator's view of cluster speed.
+ *
+ * Which peers constrain a paced run: those the cluster's failure detector
+ * (membership.ts, phi accrual over heartbeats) does not hold `down`, with
+ * their latest pulse however old it is. An old pulse only under-reports a
+ * peer's ticks, so the bound still holds. An earlier version dropped any
+ * peer silent for 1 s instead; a slow host busy with a large epoch on a
+ * loaded machine went quiet that long while alive, and the fast host ran
+ * past the bound. Liveness is now one judgement for the whole host, made by
+ * the component that exists to make it. Without a liveness judge (a bare
+ * SyncState, as in unit tests) the age window `staleMs` still applies.
  */
 export interface SyncPulse {
   readonly node: string;
@@ -41,8 +51,17 @@ export class SyncState {
     if (!prev || p.sentAt >= prev.sentAt) this.latest.set(p.node, p);
   }
 
+  /** Set by the cluster service: whether a peer still counts (membership not `down`). */
+  alive: ((node: string) => boolean) | undefined;
+
   private live(now: number): SyncPulse[] {
-    return [...this.latest.values()].filter((p) => now - p.sentAt <= this.staleMs);
+    const alive = this.alive;
+    return [...this.latest.values()].filter((p) => (alive ? alive(p.node) : now - p.sentAt <= this.staleMs));
+  }
+
+  /** Each live peer's paced runs and ticks, as its latest pulse gave them, and how old that pulse is. */
+  peers(now: number): Array<{ node: string; runs: Readonly<Record<string, number>>; ageMs: number }> {
+    return this.live(now).map((p) => ({ node: p.node, runs: p.ticks, ageMs: now - p.sentAt }));
   }
 
   /** Harmonic mean of the live hosts' cycle times (own included), or null if none is running. */

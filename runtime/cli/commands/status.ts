@@ -22,11 +22,22 @@ export function statusCommand(io: CliIO): Command {
     const s = (await adminCall(o, { type: 'status' })) as Record<string, unknown>;
     if (o.json) return writeLine(io.stdout, JSON.stringify(s));
     writeLine(io.stdout, `node ${String(s['node'])} (pid ${String(s['pid'])}), admin ${String(s['admin'])}`);
-    const cluster = s['cluster'] as { endpoint: string; members: Array<Record<string, unknown>>; harmonicMeanCycleMs: number | null; slowdownFactor: number } | null;
+    const cluster = s['cluster'] as {
+      endpoint: string;
+      members: Array<Record<string, unknown>>;
+      harmonicMeanCycleMs: number | null;
+      slowdownFactor: number;
+      paced?: Array<{ node: string; runs: Record<string, number>; ageMs: number }>;
+    } | null;
     if (cluster) {
       writeLine(io.stdout, `cluster ${cluster.endpoint}: harmonic-mean cycle ${cluster.harmonicMeanCycleMs === null ? '-' : `${cluster.harmonicMeanCycleMs.toFixed(3)} ms/tick`}, slowdown ×${cluster.slowdownFactor.toFixed(2)}`);
       for (const m of cluster.members) {
         writeLine(io.stdout, `  member ${String(m['node']).padEnd(16)} ${String(m['status']).padEnd(8)} phi ${Number(m['phi']).toFixed(2).padStart(6)}  silent ${m['silentMs'] === null ? '-' : `${String(m['silentMs'])} ms`}`);
+      }
+      // The paced runs each live peer's pulses name: the runs that hold this host's paced runs of the same id back.
+      for (const p of cluster.paced ?? []) {
+        const runs = Object.entries(p.runs);
+        if (runs.length > 0) writeLine(io.stdout, `  paced on ${p.node}: ${runs.map(([r, tick]) => `${r} at tick ${tick}`).join(', ')} (pulse ${p.ageMs} ms ago)`);
       }
     }
     const gov = s['governance'] as {
