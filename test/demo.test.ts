@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import test from 'ava';
 import type { DemoSummary } from '../runtime/demo/summary.js';
 import { CLI_PATH, runCli, tempDir } from './helpers/cli.js';
+import { track } from './helpers/children.js';
 
 const HOSTS = ['host-1', 'host-2', 'host-3', 'host-4'];
 
@@ -26,7 +27,7 @@ interface Demo {
 }
 
 function startDemo(args: string[]): Demo {
-  const child = spawn(process.execPath, [CLI_PATH, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = track(spawn(process.execPath, [CLI_PATH, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } }));
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();

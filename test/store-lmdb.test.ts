@@ -17,6 +17,7 @@ import { verifyChain } from '../runtime/store/checkpoint.js';
 import { LMDB_ENV_OPTIONS, createLmdbStore, lmdbPath } from '../runtime/store/lmdb.js';
 import { canonicalStateBytes } from '../runtime/store/snapshot.js';
 import { chain, flipByte, link, phase13Snapshot, tamperLmdb, tempDir } from './fixtures/store-fixtures.js';
+import { track } from './helpers/children.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/store-writer.js', import.meta.url));
 
@@ -31,7 +32,7 @@ interface Ack {
  * its own or takes longer than `timeoutMs`.
  */
 async function writeThenKill(dataDir: string, run: string, count: number, timeoutMs = 60_000): Promise<Ack[]> {
-  const child = spawn(process.execPath, [WRITER, dataDir, run], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [WRITER, dataDir, run], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const acks: Ack[] = [];
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 
 const CLI = fileURLToPath(new URL('../../bin/qallow.js', import.meta.url));
 
@@ -28,7 +29,7 @@ export async function writeConfig(dir: string, config: Record<string, unknown>):
 }
 
 export function startHost(configPath: string, extra: string[] = []): HostProcess {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [CLI, 'start', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
