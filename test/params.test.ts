@@ -86,7 +86,9 @@ for (const c of BAD) {
 async function csvOf(t: ExecutionContext, dir: string, name: string, args: string[]): Promise<Buffer> {
   const file = join(dir, `${name}.csv`);
   const r: CliResult = await runCli([...args, '--backend', 'js', '--csv', file]);
-  t.is(r.code, 0, `${args.join(' ')} → stderr: ${r.stderr}`);
+  // Thrown rather than asserted: reading a CSV that was never written would hide why.
+  if (r.code !== 0) throw new Error(`qallow ${args.join(' ')} exited ${r.code}; stderr: ${r.stderr}; stdout: ${r.stdout.slice(0, 2000)}`);
+  t.pass();
   return readFile(file);
 }
 
