@@ -66,8 +66,10 @@ export type FromNode =
       readonly type: 'light';
       /** Proposal → committed certificate of each record's round (LedgerStats.commitLatencyMs.last). */
       readonly commit: number[];
-      /** record() call → resolved (the entry in this host's chain). */
+      /** record() call → resolved (committed; a read of this host's chain made after returns it). */
       readonly record: number[];
+      /** Commit → the entry durable in this host's LMDB chain (LedgerStats.applyLatencyMs.last). */
+      readonly apply: number[];
       readonly raw: number[];
       readonly rawAll: number[];
     }
@@ -202,6 +204,7 @@ async function main(init: NodeInit): Promise<void> {
         const commit: number[] = [];
         const raw: number[] = [];
         const rawAll: number[] = [];
+        const apply: number[] = [];
         for (let i = 0; i < m.count; i++) {
           const [q, all] = await rawRoundTrip();
           raw.push(q);
@@ -215,9 +218,14 @@ async function main(init: NodeInit): Promise<void> {
           // One record at a time is one round; anything else would pair a record with another round's figure.
           if (s.rounds !== rounds + 1 || !s.commitLatencyMs) throw new Error(`light load: record ${i} took ${s.rounds - rounds} rounds`);
           commit.push(s.commitLatencyMs.last);
+          const applied = s.applyLatencyMs?.samples ?? 0;
           await pause(m.intervalMs);
+          const a = gov.ledgerStats()!.applyLatencyMs;
+          // The append lands well within the pause; a window that is full no longer counts up.
+          if (!a || (a.samples !== applied + 1 && a.samples !== applied)) throw new Error(`light load: record ${i}'s append did not land within ${m.intervalMs} ms`);
+          apply.push(a.last);
         }
-        return { type: 'light', commit, record, raw, rawAll };
+        return { type: 'light', commit, record, raw, rawAll, apply };
       }
       case 'load': {
         const profiler = init.cpuProfDir ? await startProfile() : undefined;

@@ -134,3 +134,30 @@ test('rounds in flight when the origin stopped are proposed again, unchanged and
   await a.gov.record({ kind: 'ethics_check', run: 'ring-1m', epoch: 3, tick: 3000, stateHash: 'ab'.repeat(32), figures: { minTotal: 2.96, maxEntropy: 0.0004, passed: 4, lanes: 4 }, decision: 'pass', detail: { ...ETHICS } });
   t.is(await a.gov.ledgerStore.height(A), 3);
 });
+
+test('what record() committed reads back on the origin at once: reads wait for the append still in flight', async (t) => {
+  const network = createMemoryNetwork();
+  const root = await tempDir(t);
+  const hosts = await Promise.all(C.ids.map((id) => startHost(t, network, id, join(root, id))));
+  link(hosts);
+  for (const h of hosts) await h.gov.start();
+  const a = hosts[0]!;
+  const store = a.gov.ledgerStore;
+  let durable = 0;
+  const off = store.subscribe(() => durable++);
+  t.teardown(off);
+  let notYetDurable = 0;
+  for (let epoch = 1; epoch <= 20; epoch++) {
+    await a.gov.record({ kind: 'ethics_check', run: 'ring', epoch, tick: epoch * 100, stateHash: 'cd'.repeat(32), figures: { minTotal: 2.96, maxEntropy: 0.0004, passed: 4, lanes: 4 }, decision: 'pass', detail: { ...ETHICS } });
+    // record() resolves at the commit; the append to this host's chain may still be syncing.
+    if (durable < epoch) notYetDurable++;
+    const [height, got, from] = await Promise.all([store.height(A), store.get(A, epoch), store.entriesFrom(A, epoch, 10)]);
+    t.is(height, epoch);
+    t.is(got?.entry.seq, epoch);
+    t.deepEqual(from.map((r) => r.entry.seq), [epoch]);
+    t.true((await store.heads()).some((h) => h.origin === A && h.seq === epoch));
+  }
+  // The case this test is about happened (the append was still in flight when record() resolved).
+  t.true(notYetDurable > 0, 'some record() resolved before its append was durable');
+  t.log(`${notYetDurable} of 20 records resolved before their append was durable`);
+});

@@ -25,10 +25,14 @@
  *      in LMDB (a start that finds the round above the chain's height
  *      proposes it again, and the validators sign the same entries again)
  *      and the next round may be proposed while that append syncs — its
- *      append queues behind it, so seqs still enter the chain in order; once
- *      the append is durable each event's `record` resolves (what it
- *      recorded reads back here) and the records are told to every peer's
- *      ledger (`commit`);
+ *      append queues behind it, so seqs still enter the chain in order.
+ *      Each event's `record` resolves at the commit, once the append is
+ *      queued (its checks passed), not when it is durable: the store's
+ *      reads wait for the appends in flight when they are made, so what
+ *      was recorded still reads back here, as a linearizable read in etcd
+ *      waits for the applied index to reach the commit index. Once the
+ *      append is durable the records are told to every peer's ledger
+ *      (`commit`); `stats().applyLatencyMs` is commit → durable append;
  *   5. without a quorum within `roundTimeoutMs`, waiting `record` calls
  *      reject QUORUM_UNAVAILABLE (the engine pauses the run) while the round
  *      keeps retrying the validators that have not voted, every
@@ -98,9 +102,37 @@ export interface LedgerStats {
    * Proposal → committed certificate of the last rounds, ms (p50, p99 over a window; `last` is the
    * newest): from the round's start (batch built, own vote written, proposals sent) to the quorum.
    */
-  readonly commitLatencyMs: { readonly p50: number; readonly p99: number; readonly last: number; readonly samples: number } | null;
+  readonly commitLatencyMs: LatencySummary | null;
+  /** Commit → the records durable in this host's LMDB chain, ms (the apply step after the commit). */
+  readonly applyLatencyMs: LatencySummary | null;
   readonly catchUps: number;
   readonly rejected: Readonly<Record<string, number>>;
+}
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly last: number;
+  readonly samples: number;
+}
+
+/** The last LATENCY_WINDOW samples of one latency. */
+class LatencyWindow {
+  readonly #samples: number[] = [];
+  #last = 0;
+
+  add(ms: number): void {
+    this.#last = ms;
+    this.#samples.push(ms);
+    if (this.#samples.length > LATENCY_WINDOW) this.#samples.shift();
+  }
+
+  summary(): LatencySummary | null {
+    const sorted = [...this.#samples].sort((a, b) => a - b);
+    if (sorted.length === 0) return null;
+    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    return { p50: q(0.5), p99: q(0.99), last: this.#last, samples: sorted.length };
+  }
 }
 
 interface Waiter {
@@ -148,8 +180,8 @@ export class LedgerService {
   private lastSync = 0;
   private pumping = false;
   private inSync = false;
-  private readonly latencies: number[] = [];
-  private lastLatency = 0;
+  private readonly commitLatency = new LatencyWindow();
+  private readonly applyLatency = new LatencyWindow();
   private readonly rejected: Record<string, number> = {};
   private readonly catchingUp = new Set<string>();
   /** Origins whose catch-up was asked for again while one ran (a commit arrived past a gap meanwhile). */
@@ -227,7 +259,10 @@ export class LedgerService {
 
   /**
    * Record one governance event as an entry of this host's chain: resolves
-   * once it is certified and durable here; rejects QUORUM_UNAVAILABLE when
+   * once it is committed — certified by a quorum whose votes are durable at
+   * their validators, the batch durable in this host's vote log — and its
+   * append to the chain here is queued, so any later read of the store
+   * sees it; rejects QUORUM_UNAVAILABLE when
    * no quorum answered within the round timeout (the entry stays queued and
    * is certified when the quorum returns). An event already recorded
    * (same run, epoch, kind) resolves at once.
@@ -280,14 +315,13 @@ export class LedgerService {
   }
 
   stats(): LedgerStats {
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
     return {
       committed: this.committed,
       rounds: this.rounds,
       queued: this.queue.length,
       inFlight: this.round?.batch.entries.length ?? 0,
-      commitLatencyMs: sorted.length ? { p50: q(0.5), p99: q(0.99), last: this.lastLatency, samples: sorted.length } : null,
+      commitLatencyMs: this.commitLatency.summary(),
+      applyLatencyMs: this.applyLatency.summary(),
       catchUps: this.catchUps,
       rejected: { ...this.rejected },
     };
@@ -449,19 +483,11 @@ export class LedgerService {
     // round in the vote log) — as a Raft entry is once a majority persisted it. What follows is
     // applying it here: should this host stop before the append lands, the round is proposed
     // again at the next start and the validators, having voted for these entries, sign again.
-    const latency = performance.now() - r.startedAt;
-    this.lastLatency = latency;
-    this.latencies.push(latency);
-    if (this.latencies.length > LATENCY_WINDOW) this.latencies.shift();
+    const committedAt = performance.now();
+    this.commitLatency.add(committedAt - r.startedAt);
     const records = batchRecords(r.batch, r.builder.certificate());
     // This host signed the batch and the builder verified every vote of the certificate as it came.
     this.c.verified?.add(BatchCache.key(records[0]!));
-    const fail = (e: unknown): void => {
-      // Our own certified batch does not append: the store is broken. Fail the waiters loudly.
-      this.c.logger.error({ component: 'ledger', firstSeq: r.batch.header.firstSeq, err: errorMessage(e) }, 'could not append a certified batch; it is proposed again at the next start');
-      for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
-      for (const k of r.keys) this.roundWaiters.delete(k);
-    };
     // Encoded once: the same bytes are stored here and told to the peers.
     let encoded: Uint8Array[];
     let appended: Promise<unknown>;
@@ -470,22 +496,14 @@ export class LedgerService {
       // appendMany checks the records and queues its transaction before it returns.
       appended = this.c.store.appendMany(records, encoded);
     } catch (e) {
-      fail(e);
+      // Our own certified batch fails the store's checks: the store is broken. Fail the waiters loudly.
+      this.c.logger.error({ component: 'ledger', firstSeq: r.batch.header.firstSeq, err: errorMessage(e) }, 'could not append a certified batch; it is proposed again at the next start');
+      for (const k of r.keys) for (const w of this.roundWaiters.get(k) ?? []) w.reject(isQallowError(e) ? e : new QallowError('INTERNAL', errorMessage(e), {}));
+      for (const k of r.keys) this.roundWaiters.delete(k);
       return;
     }
-    // The next round can be proposed while this append syncs: LMDB applies writes in the order
-    // they are queued, so its own append lands after this one (and a restart ignores a pending
-    // round the chain holds).
-    void this.pump();
-    try {
-      await appended;
-    } catch (e) {
-      fail(e);
-      return;
-    }
-    // In this host's chain now: `record` resolves (what it recorded can be read back here), and
-    // the peers are told. Told only now, so the peers' appends do not race this one for the
-    // disk; a peer that misses a commit catches up.
+    // Committed, and the append is queued: `record` resolves. A read of the store made from now
+    // on waits for this append, so what was recorded reads back here.
     this.committed += records.length;
     for (const k of r.keys) {
       this.committedKeys.add(k);
@@ -493,6 +511,21 @@ export class LedgerService {
       this.roundWaiters.delete(k);
     }
     if (this.committedKeys.size > 8192) this.committedKeys.clear();
+    // The next round can be proposed while this append syncs: LMDB applies writes in the order
+    // they are queued, so its own append lands after this one (and a restart ignores a pending
+    // round the chain holds).
+    void this.pump();
+    try {
+      await appended;
+    } catch (e) {
+      // Committed but not stored here: the round is still in the vote log and is proposed again
+      // (and signed again, byte for byte) at the next start.
+      this.c.logger.error({ component: 'ledger', firstSeq: r.batch.header.firstSeq, err: errorMessage(e) }, 'could not store a committed batch in the chain; it is proposed again at the next start');
+      return;
+    }
+    this.applyLatency.add(performance.now() - committedAt);
+    // Durable in this host's chain: the peers are told. Told only now, so the peers' appends do
+    // not race this one for the disk; a peer that misses a commit catches up.
     for (const v of this.init.validators.origins.keys()) {
       if (v === this.init.node || !this.c.peerUp(v)) continue;
       try {

@@ -75,6 +75,10 @@ export interface LedgerStore {
   /** What this host voted for (origin, seq), if anything. */
   votedFor(origin: string, seq: number): Promise<string | undefined>;
 
+  /*
+   * Reads (height, heads, get, entriesFrom) see every append made before
+   * them, including one whose promise has not settled yet: they wait for it.
+   */
   /** Highest stored seq of an origin (0 when none). */
   height(origin: string): Promise<number>;
   /** Every origin's head, by origin. */

@@ -298,11 +298,22 @@ export class LmdbLedgerStore implements LedgerStore {
     return this.voted(this.open(), origin, seq);
   }
 
+  /**
+   * Reads wait for the appends in flight when they are made, so an append
+   * whose promise has not settled yet (the ledger service resolves `record`
+   * once its append is queued) is already seen by any read made after it.
+   */
+  private async settled(): Promise<void> {
+    if (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   async height(origin: string): Promise<number> {
+    await this.settled();
     return this.readHead(this.open(), origin).seq;
   }
 
   async heads(): Promise<ChainHead[]> {
+    await this.settled();
     const h = this.open();
     const out: ChainHead[] = [];
     for (const { key } of h.heads.getRange()) out.push(this.readHead(h, key));
@@ -310,12 +321,14 @@ export class LmdbLedgerStore implements LedgerStore {
   }
 
   async get(origin: string, seq: number): Promise<LedgerRecord | undefined> {
+    await this.settled();
     const h = this.open();
     const b = h.entries.get([origin, seq]);
     return b === undefined ? undefined : this.decode(origin, seq, b);
   }
 
   async entriesFrom(origin: string, seq: number, limit: number): Promise<LedgerRecord[]> {
+    await this.settled();
     const h = this.open();
     const out: LedgerRecord[] = [];
     for (const { key, value } of h.entries.getRange({ start: [origin, seq], end: [origin, MAX_SEQ], limit })) {
