@@ -49,7 +49,8 @@ export class ComputePool {
   start(): void {
     if (this.piscina) return;
     this.piscina = new Piscina({
-      filename: new URL('./worker.js', import.meta.url).href,
+      // A CommonJS entry that import()s worker.js: see worker-entry.cts for why.
+      filename: new URL('./worker-entry.cjs', import.meta.url).href,
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: Number.MAX_SAFE_INTEGER,
