@@ -128,6 +128,9 @@ function watch(socket: zmq.Socket, listeners: Listeners): () => void {
 /** How long a closed socket's observer may stay open before it is closed by hand. */
 const OBSERVER_GRACE_MS = 1_000;
 
+/** How long a restart waits for its own previous listener to let go of the address. */
+const REBIND_MS = 2_000;
+
 class ZmqLink implements WireLink {
   readonly #dealer: zmq.Dealer;
   readonly #unwatch: () => void;
@@ -214,6 +217,8 @@ class ZmqWire implements Wire {
   #unwatch: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #closing = false;
+  /** Whether this transport has listened on `#listen` before (a restart). */
+  #boundBefore = false;
 
   constructor(
     private readonly s: SocketSettings,
@@ -247,7 +252,7 @@ class ZmqWire implements Wire {
       'handshake:error:other': (e) => events.refused({ reason: `handshake failed: ${errorMessage(e.error)}` }),
     });
     try {
-      await server.bind(this.#listen);
+      await this.#bind(server);
     } catch (e) {
       server.close();
       unwatch();
@@ -257,12 +262,32 @@ class ZmqWire implements Wire {
     const bound = server.lastEndpoint ?? this.#listen;
     // An ephemeral port is kept, so peers that know the address find us again after a restart.
     this.#listen = bound;
+    this.#boundBefore = true;
     this.#context = context;
     this.#zap = zap;
     this.#server = server;
     this.#unwatch = unwatch;
     this.#loop = this.#receive(server, events);
     return bound;
+  }
+
+  /**
+   * Bind the server. libzmq closes a socket on its own thread after `close()`
+   * returns, so right after a stop this transport's previous listener may
+   * still hold the address: on a restart an address in use is tried again
+   * for up to REBIND_MS. A first start fails at once (someone else has it).
+   */
+  async #bind(server: zmq.Router): Promise<void> {
+    const deadline = Date.now() + (this.#boundBefore ? REBIND_MS : 0);
+    for (;;) {
+      try {
+        await server.bind(this.#listen);
+        return;
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'EADDRINUSE' || Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   }
 
   async #receive(server: zmq.Router, events: WireEvents): Promise<void> {

@@ -56,31 +56,32 @@ export async function startCluster(t: ExecutionContext, o: ClusterOptions): Prom
       if (r.code !== 0) throw new Error(`keys gen ${n} failed: ${r.stderr}`);
     }),
   );
-  const ports = await Promise.all(names.map(() => freePort()));
-  const configs = await Promise.all(
-    names.map(async (n, i) => {
-      const hostDir = join(dir, n);
-      await mkdir(hostDir, { recursive: true });
-      const extra = o.config?.(n, i) ?? {};
-      const cluster = {
-        bind: `tcp://127.0.0.1:${ports[i]}`,
-        identityDir: join(dir, 'keys', keyFor(n)),
-        peers: names.flatMap((m, j) => (m === n ? [] : [{ id: m, address: `tcp://127.0.0.1:${ports[j]}`, identityFile: join(dir, 'keys', m, 'node.json') }])),
-        heartbeatMs: 100,
-        ...((extra['cluster'] as Record<string, unknown> | undefined) ?? {}),
-      };
-      return writeConfig(hostDir, {
-        node: { id: n },
-        dataDir: 'data',
-        epochTicks: 200,
-        compute: { threads: 1 },
-        admin: { authorizedKeys: [join(dir, 'keys', 'admin', 'admin.json')] },
-        telemetry: { intervalMs: 60_000, logLevel: 'info' },
-        ...extra,
-        cluster,
-      });
-    }),
-  );
+  const writeConfigs = (ports: readonly number[]): Promise<string[]> =>
+    Promise.all(
+      names.map(async (n, i) => {
+        const hostDir = join(dir, n);
+        await mkdir(hostDir, { recursive: true });
+        const extra = o.config?.(n, i) ?? {};
+        const cluster = {
+          bind: `tcp://127.0.0.1:${ports[i]}`,
+          identityDir: join(dir, 'keys', keyFor(n)),
+          peers: names.flatMap((m, j) => (m === n ? [] : [{ id: m, address: `tcp://127.0.0.1:${ports[j]}`, identityFile: join(dir, 'keys', m, 'node.json') }])),
+          heartbeatMs: 100,
+          ...((extra['cluster'] as Record<string, unknown> | undefined) ?? {}),
+        };
+        return writeConfig(hostDir, {
+          node: { id: n },
+          dataDir: 'data',
+          epochTicks: 200,
+          compute: { threads: 1 },
+          admin: { authorizedKeys: [join(dir, 'keys', 'admin', 'admin.json')] },
+          telemetry: { intervalMs: 60_000, logLevel: 'info' },
+          ...extra,
+          cluster,
+        });
+      }),
+    );
+  const configs = await writeConfigs(await Promise.all(names.map(() => freePort())));
   const hosts: HostProcess[] = [];
   const adminKey = join(dir, 'keys', 'admin', 'admin.secret.json');
   const c: Cluster = {
@@ -98,7 +99,21 @@ export async function startCluster(t: ExecutionContext, o: ClusterOptions): Prom
       return h;
     },
   };
-  if (o.start !== false) names.forEach((_, i) => c.restart(i));
+  if (o.start !== false) {
+    // A port found free can be taken before the host binds it (another test's process, or an
+    // outgoing connection's ephemeral port): then every host starts again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      names.forEach((_, i) => c.restart(i));
+      const outcomes = await Promise.all(hosts.map((h) => h.waitFor((l) => l.msg === 'host started', 'host started', 120_000).then(() => null, (e: Error) => e)));
+      const inUse = outcomes.find((e) => e !== null && /could not listen on .*in use/i.test(e.message));
+      if (!inUse) break;
+      if (attempt === 3) throw inUse;
+      t.log(`attempt ${attempt}: ${inUse.message.split('\n')[0]}; starting the cluster again on new ports`);
+      for (const h of hosts) h.child.kill('SIGKILL');
+      await Promise.all(hosts.map((h) => h.exited));
+      await writeConfigs(await Promise.all(names.map(() => freePort())));
+    }
+  }
   return c;
 }
 

@@ -42,12 +42,13 @@ export function startHost(configPath: string, extra: string[] = []): HostProcess
     }
     for (const w of [...waiters]) w();
   });
+  let done = false;
   const exited = once(child, 'exit').then(([code, signal]) => {
+    // Set before the waiters run, so they see the exit (and reject) now rather than at their timeout.
+    done = true;
     for (const w of [...waiters]) w();
     return { code: code as number | null, signal: signal as NodeJS.Signals | null };
   });
-  let done = false;
-  void exited.then(() => (done = true));
   return {
     child,
     lines,
