@@ -219,7 +219,6 @@ export class LedgerService {
     }
     this.nextSeq = height + 1;
     this.running = true;
-    // A round that was in flight when this host stopped is proposed again, unchanged.
     // Rounds that were in flight when this host stopped (the one being certified, and the next
     // one if it was proposed while the first one's append synced) are proposed again, unchanged
     // and in order, before anything new.
@@ -419,7 +418,7 @@ export class LedgerService {
   /** The same batch again (Ed25519 is deterministic: the same signature too). */
   private rebuild(header: BatchHeader, entries: LedgerEntry[]): Batch {
     const b = buildBatch(entries, this.init.secretKey);
-    if (b.header.root !== header.root) throw new QallowError('STORE_CORRUPT', 'the pending ledger batch does not match its header', { key: 'governance-pending' });
+    if (b.header.root !== header.root) throw new QallowError('STORE_CORRUPT', `the pending round at ${header.origin}#${header.firstSeq} (vote log / ledger-meta pending-rounds) does not match its header`, { key: 'pending-rounds', origin: header.origin, seq: header.firstSeq });
     return b;
   }
 
