@@ -1,27 +1,87 @@
 /**
- * The golden vectors in ../shared/golden and how to compare against them
- * (NOTES §6). Our CSV lines are compared byte for byte with the golden lines
+ * The golden vectors and how to compare against them (NOTES §6). The 134
+ * reference vectors, their NOTES.md and cases.tsv live in the repository in
+ * test/golden/, with test/golden/SHA256SUMS (sha256sum format) that
+ * golden-sums.test.ts checks; QALLOW_GOLDEN_DIR points the suites at another
+ * copy of the same vectors instead (checked against the same SHA256SUMS).
+ * Our CSV lines are compared byte for byte with the golden lines
  * (after dropping our audit_tag column and reading glibc's "-nan" as "nan"),
  * which is stricter than the float comparison NOTES §6 asks for; when a line
- * differs, `compareRows` says which column of which tick, by value.
+ * differs, `compareLine` says which column of which tick, by value.
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { QallowError } from '../../runtime/errors.js';
 import { parseCNumber } from '../../runtime/format.js';
 
-function findGoldenDir(): string {
-  if (process.env['QALLOW_GOLDEN_DIR']) return process.env['QALLOW_GOLDEN_DIR'];
-  // dist/test/helpers → repo root → ../shared/golden
+function repoRoot(): string {
+  // dist/test/helpers → the directory holding package.json
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) break;
+    if (existsSync(join(dir, 'package.json'))) return dir;
     dir = dirname(dir);
   }
-  return resolve(dir, '..', 'shared', 'golden');
+  throw new QallowError('IO_ERROR', `no package.json above ${fileURLToPath(import.meta.url)}: run the tests from a qallow checkout`);
 }
 
-export const GOLDEN_DIR = findGoldenDir();
+/** The repository's copy of the vectors, and the checksums every copy must match. */
+export const REPO_GOLDEN_DIR: string = resolve(repoRoot(), 'test', 'golden');
+export const SUMS_FILE = 'SHA256SUMS';
+/** Files in a golden directory that are about the vectors, not vectors: not in SHA256SUMS. */
+const NOT_SUMMED = new Set([SUMS_FILE, 'README.md']);
+
+function findGoldenDir(): string {
+  const override = process.env['QALLOW_GOLDEN_DIR'];
+  if (override) {
+    if (!existsSync(override) || !statSync(override).isDirectory()) {
+      throw new QallowError('CONFIG_INVALID', `QALLOW_GOLDEN_DIR must name a directory of golden vectors (got "${override}"); unset it to use ${REPO_GOLDEN_DIR}`, { field: 'QALLOW_GOLDEN_DIR' });
+    }
+    return resolve(override);
+  }
+  if (!existsSync(join(REPO_GOLDEN_DIR, SUMS_FILE))) {
+    throw new QallowError('IO_ERROR', `${join(REPO_GOLDEN_DIR, SUMS_FILE)} is missing: the golden vectors belong in test/golden/ (restore them with git checkout -- test/golden)`);
+  }
+  return REPO_GOLDEN_DIR;
+}
+
+export const GOLDEN_DIR: string = findGoldenDir();
+
+/** SHA256SUMS (`<64 hex>  <name>` lines, as sha256sum writes them) → name → digest. */
+export function readSums(file: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.length === 0) return;
+      const m = /^([0-9a-f]{64}) [ *]([^/\\]+)$/.exec(line);
+      if (!m) throw new QallowError('BAD_ENCODING', `${file} line ${i + 1} must be "<sha256 hex>  <file name>" (got "${line}")`, { field: `line ${i + 1}` });
+      if (sums.has(m[2]!)) throw new QallowError('BAD_ENCODING', `${file} line ${i + 1} lists ${m[2]} a second time`, { field: `line ${i + 1}` });
+      sums.set(m[2]!, m[1]!);
+    });
+  return sums;
+}
+
+/**
+ * Check `dir` against `sums`: every listed file present with its digest, and
+ * no file that is not listed (SHA256SUMS and README.md aside). Returns one line per
+ * problem, empty when the directory matches.
+ */
+export function checkGoldenDir(dir: string, sums: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  const present = new Set(readdirSync(dir).filter((f) => !NOT_SUMMED.has(f)));
+  for (const [name, digest] of sums) {
+    if (!present.has(name)) {
+      problems.push(`${name}: missing from ${dir}`);
+      continue;
+    }
+    const actual = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');
+    if (actual !== digest) problems.push(`${name}: sha256 ${actual} where ${SUMS_FILE} has ${digest} (the file was changed)`);
+  }
+  for (const name of [...present].sort()) if (!sums.has(name)) problems.push(`${name}: in ${dir} but not listed in ${SUMS_FILE}`);
+  return problems;
+}
 
 export type GoldenCase =
   | { file: string; phase: 'phase12'; ticks: number; eps: string }
