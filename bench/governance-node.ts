@@ -26,7 +26,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { nodeId, type NodeId } from '../runtime/actors/address.js';
+import { nodeId } from '../runtime/actors/address.js';
 import { createActorSystem, spawn, type ActorSystem, type ReplyTo } from '../runtime/actors/index.js';
 import { ClusterService } from '../runtime/cluster/service.js';
 import { QallowError, errorMessage, isQallowError } from '../runtime/errors.js';

@@ -5,7 +5,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BackendRequest } from '../kernels/backend.js';
-import { F } from '../kernels/constants.js';
 import type { PhaseParams } from '../kernels/params.js';
 import { ComputePool } from '../kernels/pool.js';
 import type { RowBlock } from '../kernels/rows.js';

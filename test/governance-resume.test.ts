@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import * as zmq from 'zeromq';
-import { nodeId, type NodeId } from '../runtime/actors/address.js';
+import type { NodeId } from '../runtime/actors/address.js';
 import { createActorSystem, type ActorSystem } from '../runtime/actors/index.js';
 import { ClusterRouter } from '../runtime/cluster/router.js';
 import { GovernanceService } from '../runtime/governance/service.js';
