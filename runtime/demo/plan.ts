@@ -40,6 +40,21 @@ export interface DemoPlan {
   readonly batch: Phase12Step;
   /** The converging run's host is killed once this epoch is checkpointed. */
   readonly killAtEpoch: number;
+  /**
+   * Kills tried before the demo gives up on a resume mid-way: a machine that
+   * ends the converging run before the kill lands gets the kill again on a
+   * run `RETRY_FACTOR` times as long (see `retryStep`).
+   */
+  readonly killAttempts: number;
+}
+
+/** How much longer each repeated kill's run is than the one before. */
+export const RETRY_FACTOR = 4;
+
+/** The converging run for kill attempt `attempt` (1 is the plan's own; 2, 3, … are longer). */
+export function retryStep(step: Phase13Step, attempt: number): Phase13Step {
+  if (attempt <= 1) return step;
+  return { ...step, id: `${step.id}-${attempt}`, ticks: step.ticks * RETRY_FACTOR ** (attempt - 1) };
 }
 
 /** `n` couplings evenly spaced in (0, max]. */
@@ -56,7 +71,9 @@ export function demoPlan(quick: boolean): DemoPlan {
     sweep: { phase: 'phase13', id: 'sweep', pockets: 64, rings: 2048, couplings: evenCouplings(2048, 0.005), ticks: quick ? 800 : 3000, epochTicks: 200 },
     rescue: { phase: 'phase13', id: 'rescue', pockets: 64, rings: 1, couplings: [0.01], ticks: 400, epochTicks: 50 },
     batch: { phase: 'phase12', id: 'elastic', eps: [0, 0.001, 0.002, 0.005, 0.01], ticks: quick ? 600 : 2000, epochTicks: 200 },
-    killAtEpoch: 3,
+    // Early, so that the run has most of its epochs still to go when the kill lands.
+    killAtEpoch: 2,
+    killAttempts: 3,
   };
 }
 

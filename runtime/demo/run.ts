@@ -8,7 +8,7 @@
 import { QallowError, errorMessage } from '../errors.js';
 import { DemoCluster } from './cluster.js';
 import { prepareLayout, type DemoLayout } from './layout.js';
-import { demoPlan } from './plan.js';
+import { demoPlan, type DemoPlan } from './plan.js';
 import { Progress } from './progress.js';
 import { Scenario, type ScenarioResult } from './scenario.js';
 import { exploreCommands, ledgersAgree, renderSummary, tallyLedger, verifyHostLedger, type DemoSummary, type LedgerTally, type RunSummary } from './summary.js';
@@ -20,6 +20,8 @@ export interface DemoOptions {
   readonly quick: boolean;
   readonly json: boolean;
   readonly keep: boolean;
+  /** The scenario's numbers: `demoPlan(quick)` when absent (a test hands in a smaller one). */
+  readonly plan?: DemoPlan | undefined;
 }
 
 export interface DemoIO {
@@ -66,7 +68,7 @@ export async function runDemo(o: DemoOptions, io: DemoIO): Promise<DemoSummary> 
   const out = o.json ? io.stderr : io.stdout;
   const tty = isTTY(out);
   const progress = new Progress({ out, tty, color: tty && process.env['NO_COLOR'] === undefined });
-  const plan = demoPlan(o.quick);
+  const plan = o.plan ?? demoPlan(o.quick);
   progress.print([
     `qallow demo: ${o.nodes} hosts on this machine (loopback), each a real \`qallow start\` process with its own keys, LMDB store and worker pool.`,
     `They form one cluster: ethics decisions are certified by a quorum of validators into a replicated, signed ledger.`,
@@ -149,7 +151,9 @@ async function summarise(o: DemoOptions, layout: DemoLayout, result: ScenarioRes
   const runs = runSummaries(result, tally);
   const agree = ledgersAgree(ledgers) && result.ledgersInSync;
   const rescue = runs.find((r) => r.run === 'rescue');
-  const ok = agree && runs.every((r) => r.state === 'done') && rescue?.lastDecision?.pass === true && (rescue?.rollbacks ?? 0) > 0;
+  // The crash step counts only if the restarted host resumed its run from a checkpoint.
+  const resumed = result.kill !== null && result.kill.resumedFromEpoch !== null;
+  const ok = agree && resumed && runs.every((r) => r.state === 'done') && rescue?.lastDecision?.pass === true && (rescue?.rollbacks ?? 0) > 0;
   const summary: DemoSummary = {
     ok,
     quick: o.quick,

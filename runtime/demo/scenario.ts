@@ -18,11 +18,13 @@ import type { AdminCommand } from '../admin/command.js';
 import { QallowError } from '../errors.js';
 import { formatG } from '../format.js';
 import type { DemoCluster } from './cluster.js';
+import type { KillReport } from './summary.js';
 import { membershipChange } from './cluster.js';
 import type { HostProcess } from './host-process.js';
 import type { LogLine } from './log-tail.js';
-import { describe, type DemoPlan, type RunStep } from './plan.js';
+import { describe, retryStep, type DemoPlan, type RunStep } from './plan.js';
 import type { Progress } from './progress.js';
+import { describeEnded, resumeOutcome, type ResumeOutcome } from './resume.js';
 import { RunTracker, type RunProgress } from './tracker.js';
 
 export interface ScenarioComponents {
@@ -35,7 +37,7 @@ export interface ScenarioResult {
   readonly tracker: RunTracker;
   /** Each run's final status as its host reported it. */
   readonly finalRuns: ReadonlyMap<string, Record<string, unknown>>;
-  readonly kill: { host: string; run: string; killedAfterEpoch: number; resumedFromEpoch: number | null; resumedFromTick: number | null; caughtUpEntries: number } | null;
+  readonly kill: KillReport | null;
   readonly ledgersInSync: boolean;
 }
 
@@ -136,6 +138,48 @@ export class Scenario {
     return this.cluster.send<StatusReply>(i, { type: 'status' }, 10_000).then((s) => s.governance?.heads ?? {});
   }
 
+  private killedAt = 0;
+
+  /** Wait until host 1's `step` has logged epoch `killAtEpoch`, then SIGKILL host 1; the last epoch it logged. */
+  private async killVictim(step: RunStep, timeoutMs: number): Promise<number> {
+    const { progress, signal } = this.c;
+    const victim = this.cluster.host(0);
+    const id = victim.host.id;
+    await victim.tail.waitFor(epochLine(step.id, this.plan.killAtEpoch), `${step.id} epoch ${this.plan.killAtEpoch}`, timeoutMs, signal);
+    const at = this.tracker.runs.get(step.id)!.epoch;
+    progress.step('e.', `kill -9 ${id} (pid ${victim.pid}): ${step.id} has logged epoch ${at} of ${Math.ceil(step.ticks / step.epochTicks)}`);
+    this.killedAt = Date.now();
+    await this.cluster.kill(0);
+    await victim.tail.stop(`${id} was killed`);
+    const epoch = this.tracker.runs.get(step.id)!.epoch;
+    this.tracker.hostDown(id);
+    progress.note(`${id} is gone; the last epoch it logged for ${step.id} was ${epoch}`);
+    return epoch;
+  }
+
+  /**
+   * Start host 1 again and find out from it whether it resumed `step` from a
+   * checkpoint mid-way (resume.ts); when it did, its recovery line is awaited
+   * too, so the tracker (and the live panel) show it.
+   */
+  private async restartVictim(step: RunStep): Promise<ResumeOutcome> {
+    const { signal } = this.c;
+    const reborn = await this.cluster.restart(0);
+    this.follow(reborn);
+    const outcome = await until(`${reborn.host.id} reporting how it reopened ${step.id}`, 60_000, signal, async () => {
+      const runs = await this.cluster.send<Array<Record<string, unknown>>>(0, { type: 'runs' }, 10_000);
+      const o = resumeOutcome(runs.find((r) => r['run'] === step.id), step);
+      return o.kind === 'pending' ? undefined : o;
+    });
+    if (outcome.kind === 'resumed') {
+      await reborn.tail.waitFor((l) => l.msg === 'run recovered from checkpoint' && l['run'] === step.id, `${step.id} recovered`, 60_000, signal);
+    } else {
+      const r = this.tracker.runs.get(step.id)!;
+      if (outcome.state === 'done' || outcome.state === 'halted') r.state = outcome.state;
+    }
+    return outcome;
+  }
+
   async play(): Promise<ScenarioResult> {
     const { plan } = this;
     const { progress, signal } = this.c;
@@ -151,19 +195,13 @@ export class Scenario {
     progress.step('c.', `${ids[2]}: ${describe(plan.rescue)} — diverges unless governed`);
     await Promise.all([this.startRun(0, plan.converge), this.startRun(1, plan.sweep), this.startRun(2, plan.rescue)]);
 
-    // e. The crash: once the big run has checkpointed a few epochs.
-    const victim = cluster.host(0);
-    await victim.tail.waitFor(epochLine(plan.converge.id, plan.killAtEpoch), `${plan.converge.id} epoch ${plan.killAtEpoch}`, runTimeout, signal);
-    // On a very fast machine the run may be over already: then there is nothing to resume, only a ledger to catch up.
-    const wasRunning = this.tracker.runs.get(plan.converge.id)!.state === 'running';
-    progress.step('e.', `kill -9 ${ids[0]} (pid ${victim.pid}) in the middle of ${plan.converge.id}`);
-    const killedAt = Date.now();
-    await cluster.kill(0);
-    await victim.tail.stop(`${ids[0]} was killed`);
-    const killedAfterEpoch = this.tracker.runs.get(plan.converge.id)!.epoch;
-    this.tracker.hostDown(ids[0]!);
-    progress.note(`${ids[0]} is gone; the last epoch it logged for ${plan.converge.id} was ${killedAfterEpoch}`);
-    await cluster.host(1).tail.waitFor(membershipChange(ids[0]!, 'down', killedAt), `${ids[0]} down in ${ids[1]}'s view`, 30_000, signal);
+    // e. The crash: once the big run has checkpointed a few epochs, and still
+    // has most of them to go. Whether the restarted host really resumed it
+    // mid-way is read from the host afterwards; if the run had ended before
+    // the kill landed (a fast machine), the kill is repeated on a longer run.
+    let step = plan.converge;
+    let killedAfterEpoch = await this.killVictim(step, runTimeout);
+    await cluster.host(1).tail.waitFor(membershipChange(ids[0]!, 'down', this.killedAt), `${ids[0]} down in ${ids[1]}'s view`, 30_000, signal);
     progress.note(`${ids[1]} sees ${ids[0]} down (phi-accrual failure detector); ${ids.length - 1} of ${ids.length} validators remain, still a quorum`);
 
     // d. Work that host 1 will have to catch up on.
@@ -179,12 +217,8 @@ export class Scenario {
     progress.note(`${ids[last]}'s ledger is at entry ${certified}, certified by ${ids.length - 1} validators without ${ids[0]}`);
 
     progress.step('e.', `restart ${ids[0]}: it resumes from its newest checkpoint and fetches the ledger entries it missed`);
-    const reborn = await cluster.restart(0);
-    this.follow(reborn);
-    const recovered = wasRunning
-      ? await reborn.tail.waitFor((l) => l.msg === 'run recovered from checkpoint' && l['run'] === plan.converge.id, `${plan.converge.id} recovered`, 60_000, signal)
-      : null;
-    if (!wasRunning) progress.note(`${plan.converge.id} had finished before the kill: nothing to resume`);
+    let outcome = await this.restartVictim(step);
+    const reborn = cluster.host(0);
     progress.note(`${ids[0]} is back: it sees all ${ids.length - 1} peers up`);
     await until(`${ids[0]} catching up ${ids[last]}'s entries`, 60_000, signal, async () => {
       const h = (await this.heads(0))[ids[last]!] ?? 0;
@@ -195,13 +229,28 @@ export class Scenario {
       if (signal.aborted) throw e;
     });
     const caughtUp = reborn.tail.lines.filter((l) => l.msg === 'caught up ledger entries').reduce((n, l) => n + Number(l['count'] ?? 0), 0);
-    progress.note(`${ids[0]} fetched ${caughtUp} ledger entries from its peers, verified them and appended them`);
+    progress.note(`${ids[0]} ${caughtUp > 0 ? `fetched ${caughtUp} ledger entries from its peers, verified them and appended them` : `holds ${ids[last]}'s entries up to ${certified}, as its peers do`}`);
+
+    // The run had ended before the kill: say so, and kill again on a longer run.
+    const endedBeforeKill: string[] = [];
+    for (let attempt = 2; outcome.kind === 'ended'; attempt++) {
+      endedBeforeKill.push(step.id);
+      progress.alert(describeEnded(step.id, outcome, step.ticks));
+      if (attempt > plan.killAttempts) break;
+      step = retryStep(plan.converge, attempt);
+      progress.step('e.', `again, on a run ${step.ticks / plan.converge.ticks}× as long — ${ids[0]}: ${describe(step)}`);
+      await this.startRun(0, step);
+      killedAfterEpoch = await this.killVictim(step, runTimeout);
+      progress.step('e.', `restart ${ids[0]}: it resumes ${step.id} from its newest checkpoint`);
+      outcome = await this.restartVictim(step);
+    }
 
     // f. Every run to its end, then the ledgers to one state.
     progress.step('f.', 'waiting for every run to finish');
     // A run that ended already is not waited for: when it ended on the host that was killed, its
     // end is in the log of the process before the restart, which the new tail does not read.
-    const steps = [plan.converge, plan.sweep, plan.rescue, plan.batch].filter((s) => {
+    const steps = [step, plan.sweep, plan.rescue, plan.batch].filter((s) => {
+      if (endedBeforeKill.includes(s.id)) return false;
       const state = this.tracker.runs.get(s.id)!.state;
       return state !== 'done' && state !== 'halted';
     });
@@ -235,10 +284,12 @@ export class Scenario {
       finalRuns,
       kill: {
         host: ids[0]!,
-        run: plan.converge.id,
+        run: step.id,
+        ticks: step.ticks,
         killedAfterEpoch,
-        resumedFromEpoch: recovered ? Number(recovered['epoch']) : null,
-        resumedFromTick: recovered ? Number(recovered['tick']) : null,
+        resumedFromEpoch: outcome.kind === 'resumed' ? outcome.epoch : null,
+        resumedFromTick: outcome.kind === 'resumed' ? outcome.tick : null,
+        endedBeforeKill,
         caughtUpEntries: caughtUp,
       },
       ledgersInSync,

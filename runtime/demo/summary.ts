@@ -51,13 +51,20 @@ export interface RunSummary {
   readonly recovered: { readonly epoch: number; readonly tick: number } | null;
 }
 
+/** What the demo observed of its crash step; nothing here is assumed. */
 export interface KillReport {
   readonly host: string;
+  /** The run the last kill hit, and its length in ticks. */
   readonly run: string;
+  readonly ticks: number;
+  /** The last epoch of `run` the host logged before the last kill. */
   readonly killedAfterEpoch: number;
+  /** Where the restarted host resumed `run` from (its own report); null when it had nothing to resume. */
   readonly resumedFromEpoch: number | null;
   readonly resumedFromTick: number | null;
-  /** Ledger entries fetched from peers after the restart. */
+  /** Runs, in order, that had ended before the kill meant for them landed (a fast machine): each got a longer successor. */
+  readonly endedBeforeKill: readonly string[];
+  /** Ledger entries fetched from peers after the first restart (its log's count). */
   readonly caughtUpEntries: number;
 }
 
@@ -166,6 +173,28 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(w.map((n) => '─'.repeat(n))), ...rows.map(line)];
 }
 
+/** The crash step as the demo saw it: a resume only when the restarted host reported one. */
+export function crashLines(k: KillReport): string[] {
+  const out: string[] = [];
+  k.endedBeforeKill.forEach((run, i) => {
+    const next = k.endedBeforeKill[i + 1] ?? (run === k.run ? undefined : k.run);
+    out.push(`Crash: ${k.host} was killed (SIGKILL), but ${run} had ended before the kill landed: nothing to resume${next ? `; the demo ran ${next}, a longer run, and killed ${k.host} again` : ''}`);
+  });
+  if (k.resumedFromEpoch !== null && k.resumedFromTick !== null) {
+    out.push(
+      `Crash: ${k.host} was killed (SIGKILL) after logging epoch ${k.killedAfterEpoch} of ${k.run}; restarted, it resumed ${k.run} from checkpoint epoch ${k.resumedFromEpoch} (tick ${k.resumedFromTick} of ${k.ticks})`,
+    );
+  } else if (k.endedBeforeKill.length === 0) {
+    out.push(`Crash: ${k.host} was killed (SIGKILL) after logging epoch ${k.killedAfterEpoch} of ${k.run}; restarted, it did not resume ${k.run} from a checkpoint`);
+  }
+  out.push(
+    k.caughtUpEntries > 0
+      ? `Catch-up: after its restart ${k.host} fetched ${k.caughtUpEntries} ledger entries certified while it was down`
+      : `Catch-up: after its restart ${k.host} held the ledger entries certified while it was down (its log counted none fetched)`,
+  );
+  return out;
+}
+
 export function renderSummary(s: DemoSummary): string[] {
   const out: string[] = [''];
   out.push(`${s.ok ? 'Demo complete' : 'Demo finished with problems'}: ${s.nodes} hosts, ${s.runs.length} runs, ${s.seconds.toFixed(1)} s${s.quick ? ' (--quick)' : ''}`);
@@ -189,12 +218,7 @@ export function renderSummary(s: DemoSummary): string[] {
   );
   out.push('');
   out.push(`Decisions in the ledger: ${s.decisions.pass} pass, ${s.decisions.fail} fail; rollbacks ${s.rollbacks}, adaptations ${s.adaptations} (each entry certified by a quorum of validators)`);
-  if (s.kill) {
-    const k = s.kill;
-    out.push(
-      `Crash: ${k.host} was killed (SIGKILL) after epoch ${k.killedAfterEpoch} of ${k.run}; restarted, it resumed from checkpoint epoch ${k.resumedFromEpoch ?? '?'} (tick ${k.resumedFromTick ?? '?'}) and fetched ${k.caughtUpEntries} ledger entries it had missed`,
-    );
-  }
+  if (s.kill) out.push(...crashLines(s.kill));
   out.push('');
   out.push('Ledgers (verified offline: chains, signatures, Merkle proofs, quorum certificates)');
   out.push(
