@@ -100,7 +100,11 @@ export class Scenario {
           );
           return;
         case 'recovered':
-          this.c.progress.note(`${r.step.id}: resumed on ${r.host} from checkpoint epoch ${e.epoch} (tick ${e.tick})`);
+          this.c.progress.note(
+            e.tick < r.step.ticks
+              ? `${r.step.id}: resumed on ${r.host} from checkpoint epoch ${e.epoch} (tick ${e.tick})`
+              : `${r.step.id}: reopened on ${r.host} at its last checkpoint (epoch ${e.epoch}, tick ${e.tick}): every tick was computed before the kill`,
+          );
           return;
         case 'finished':
           this.c.progress.note(`${r.step.id} on ${r.host}: done after ${r.epoch} epochs, last decision ${r.lastDecision ?? '-'} (E = ${formatG(r.lastE ?? NaN, 5)})${r.rollbacks ? `, ${r.rollbacks} rollback(s)` : ''}`);
