@@ -194,6 +194,7 @@ test('heartbeat and redial options are checked before any socket exists', (t) =>
     [{ heartbeatIntervalMs: 0 }, 'heartbeatIntervalMs'],
     [{ heartbeatTimeoutMs: 50 }, 'heartbeatTimeoutMs'],
     [{ dialTimeoutMs: 1.5 }, 'dialTimeoutMs'],
+    [{ heartbeatTimeoutMs: 2 ** 31 }, 'heartbeatTimeoutMs'],
     [{ reconnectIntervalMs: 500, reconnectMaxIntervalMs: 100 }, 'reconnectMaxIntervalMs'],
   ];
   for (const [over, field] of cases) {
@@ -202,6 +203,17 @@ test('heartbeat and redial options are checked before any socket exists', (t) =>
     t.is(e?.details['field'], field);
   }
   t.notThrows(make({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 100, dialTimeoutMs: 250, reconnectIntervalMs: 100, reconnectMaxIntervalMs: 100 }));
+});
+
+test('very long heartbeat timeouts are capped to what libzmq takes (a C int of ms; a TTL of 16 bits of deciseconds)', async (t) => {
+  const long = { heartbeatIntervalMs: 2 ** 31 - 1, heartbeatTimeoutMs: 2 ** 31 - 1, connectTimeoutMs: 500 };
+  const a = make(t, 'a', long);
+  const b = make(t, 'b', long);
+  await Promise.all([a.start(), b.start()]);
+  b.addPeer(a.localPeer());
+  a.addPeer(b.localPeer());
+  await waitFor(() => a.peers()[0]!.state === 'up', "a's link to b up");
+  t.is(a.peers()[0]!.state, 'up');
 });
 
 test('listening on an address in use fails with IO_ERROR and leaves the transport stopped', async (t) => {

@@ -155,6 +155,10 @@ const OBSERVER_GRACE_MS = 1_000;
 /** How long a restart waits for its own previous listener to let go of the address. */
 const REBIND_MS = 2_000;
 
+/** libzmq's millisecond socket options are C ints; a ZMTP time-to-live is 16 bits of deciseconds. */
+const MAX_SOCKET_MS = 0x7fff_ffff;
+const MAX_TTL_MS = 0xffff * 100;
+
 /** Retries after a refused handshake back off to at least this (each one is logged). */
 const AUTH_RETRY_MAX_MS = 5_000;
 
@@ -188,8 +192,9 @@ class ZmqLink implements WireLink {
       connectTimeout: s.dialTimeoutMs,
       heartbeatInterval: s.heartbeatIntervalMs,
       // Longer than the peer ROUTER's own timeout, so it has let go of our routing id when we reconnect.
-      heartbeatTimeout: s.heartbeatTimeoutMs + 2 * s.heartbeatIntervalMs,
-      heartbeatTimeToLive: s.heartbeatTimeoutMs,
+      heartbeatTimeout: Math.min(s.heartbeatTimeoutMs + 2 * s.heartbeatIntervalMs, MAX_SOCKET_MS),
+      // Sent in ZMTP PINGs as 16 bits of deciseconds.
+      heartbeatTimeToLive: Math.min(s.heartbeatTimeoutMs, MAX_TTL_MS),
     });
     const failed = (kind: string, err: Error | undefined): void => {
       link.disconnected();
@@ -383,7 +388,7 @@ export function createZmqTransport(init: ZmqTransportInit, components: Transport
   const listen = checkListen(init.listen);
   const posInt = (v: number | undefined, d: number, field: string): number => {
     const n = v ?? d;
-    if (!Number.isSafeInteger(n) || n < 1) throw new QallowError('CONFIG_INVALID', `transport ${field} must be a positive integer (got ${String(v)})`, { field });
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SOCKET_MS) throw new QallowError('CONFIG_INVALID', `transport ${field} must be a positive integer of at most ${MAX_SOCKET_MS} (got ${String(v)})`, { field });
     return n;
   };
   const maxFrameBytes = init.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
