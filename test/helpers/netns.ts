@@ -68,7 +68,7 @@ export async function partitionNet(t: ExecutionContext): Promise<PartitionNet> {
   for (const [ns, dev] of [[nsA, 'veth-r'], [nsA, 'lo'], [nsB, 'veth-r'], [nsB, 'lo'], [nsR, 'veth-a'], [nsR, 'veth-b']] as const) await ip('-n', ns, 'link', 'set', 'dev', dev, 'up');
   await ip('-n', nsA, 'route', 'add', '10.203.2.0/30', 'via', '10.203.1.2');
   await ip('-n', nsB, 'route', 'add', '10.203.1.0/30', 'via', '10.203.2.1');
-  await run('ip', ['netns', 'exec', nsR, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+  await ip('netns', 'exec', nsR, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward');
   const blackholes = ['10.203.1.1/32', '10.203.2.2/32'];
   return {
     a: { ns: nsA, ip: '10.203.1.1' },
