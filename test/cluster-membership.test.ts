@@ -48,6 +48,58 @@ test('a returning peer is up again at once; a restarted one (new incarnation) st
   t.false(m.heartbeat('zz', 1, 0), 'unknown peers are ignored');
 });
 
+/** Heartbeats every `every` ms from `from` to `until` (inclusive); returns the last one's time. */
+function beats(d: { heartbeat(now: number): unknown }, from: number, until: number, every = 200): number {
+  let t = from;
+  for (; t <= until; t += every) d.heartbeat(t);
+  return t - every;
+}
+
+/** The first time after `from` (10 ms steps, up to `limit` ms later) at which phi reaches `level`; null if never. */
+function reaches(d: PhiAccrualDetector, from: number, level: number, limit = 60_000): number | null {
+  for (let now = from; now <= from + limit; now += 10) if (d.phi(now) >= level) return now - from;
+  return null;
+}
+
+test('phi: one long pause does not blunt the detector (the window is bounded against outliers)', (t) => {
+  const d = new PhiAccrualDetector();
+  let last = beats(d, 0, 10_000);
+  // A 40 s freeze (a stopped VM), then the peer's normal rhythm again.
+  last = beats(d, last + 40_000, last + 50_000);
+  const down = reaches(d, last, 8);
+  const suspect = reaches(d, last, 3);
+  // The same ≈0.66 s / ≈0.77 s as on a link that never paused (unbounded, the 40 s sample put phi 8 at ~21 s).
+  t.true(suspect !== null && suspect <= 800, `suspect after ${suspect} ms`);
+  t.true(down !== null && down <= 1000, `down after ${down} ms`);
+  t.true(d.maxSampleMs < 600, `largest admitted interval ${d.maxSampleMs} ms`);
+});
+
+test('a peer frozen for 40 s, back, then frozen for 20 s is marked down again within the documented time', (t) => {
+  const m = new Membership(['b']);
+  const changes: MembershipChange[] = [];
+  m.on('change', (c) => changes.push(c));
+  const tick = (from: number, until: number, f?: (now: number) => void): void => {
+    for (let now = from; now <= until; now += 10) {
+      if (f && now % 200 === 0) f(now);
+      m.evaluate(now);
+    }
+  };
+  const hb = (now: number): void => void m.heartbeat('b', 1, now);
+  tick(0, 10_000, hb);
+  tick(10_010, 50_000); // frozen 40 s (same incarnation: the process was stopped, not restarted)
+  tick(50_000, 60_000, hb);
+  // Back from down, its detector started afresh: it judges as one that only saw the heartbeats since.
+  const fresh = new PhiAccrualDetector();
+  beats(fresh, 50_000, 60_000);
+  t.is(m.view(60_500)[0]!.phi, fresh.phi(60_500));
+  tick(60_010, 80_000); // frozen 20 s
+  t.deepEqual(changes.map((c) => c.to), ['up', 'suspect', 'down', 'up', 'suspect', 'down']);
+  const [, s1, d1, , s2, d2] = changes.map((c) => c.at);
+  t.true(s1! - 10_000 <= 800 && d1! - 10_000 <= 1000, `first freeze: suspect after ${s1! - 10_000} ms, down after ${d1! - 10_000} ms`);
+  t.true(s2! - 60_000 <= 800, `second freeze: suspect after ${s2! - 60_000} ms`);
+  t.true(d2! - 60_000 <= 1000, `second freeze: down after ${d2! - 60_000} ms`);
+});
+
 test('a slow but regular peer is not suspected', (t) => {
   const m = new Membership(['b']);
   const last = steady(m, 'b', 20_000, 500);

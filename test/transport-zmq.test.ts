@@ -3,6 +3,7 @@
  * reasons than an unknown key, key and listen checks before any socket
  * exists, port 0. The shared behaviour is in the contract suite.
  */
+import { createServer, connect, type Socket } from 'node:net';
 import test from 'ava';
 import * as zmq from 'zeromq';
 import { nodeId } from '../runtime/actors/address.js';
@@ -101,6 +102,76 @@ test('a host that expects another server key never connects (it is not talking t
   t.is(a.stats().dropped.peerDown, 1);
 });
 
+/**
+ * A TCP relay to `target` that can go silent: it then swallows every byte in
+ * both directions and passes on no close (what a partition looks like to the
+ * two ends: a connection that stays open and carries nothing; a side that
+ * gives up is not heard of by the other), and refuses new connections until
+ * `resume()`.
+ */
+async function relay(t: { teardown(f: () => Promise<void> | void): void }, target: string): Promise<{ address: string; silence(): void; resume(): void; connections(): number }> {
+  const [host, port] = target.replace('tcp://', '').split(':') as [string, string];
+  let silent = false;
+  let count = 0;
+  const open = new Set<Socket>();
+  const server = createServer((inbound) => {
+    if (silent) return void inbound.destroy();
+    count++;
+    const outbound = connect(Number(port), host);
+    for (const s of [inbound, outbound]) {
+      open.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        open.delete(s);
+        if (silent) return;
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.on('data', (b) => void (silent || outbound.write(b)));
+    outbound.on('data', (b) => void (silent || inbound.write(b)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    for (const s of open) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    address: `tcp://127.0.0.1:${(server.address() as { port: number }).port}`,
+    silence: () => void (silent = true),
+    resume: () => void (silent = false),
+    connections: () => count,
+  };
+}
+
+test('a connection that goes silent is dropped by the heartbeats and redialled; messages flow again over the new one', async (t) => {
+  const fast = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300, dialTimeoutMs: 250, connectTimeoutMs: 10_000 };
+  const a = make(t, 'a', fast);
+  const b = make(t, 'b', fast);
+  await Promise.all([a.start(), b.start()]);
+  const r = await relay(t, b.localPeer().address);
+  b.addPeer(a.localPeer());
+  a.addPeer({ ...b.localPeer(), address: r.address });
+  const got: unknown[] = [];
+  b.onMessage((env) => void (env.type === 'actor.tell' && got.push(env.body.payload)));
+  const state = (): string => a.peers()[0]!.state;
+  await waitFor(() => state() === 'up', "a's link to b up");
+  a.send(nodeId('b'), { to: 'qallow://b/inbox', type: 'actor.tell', body: { payload: 'before' } });
+  await waitFor(() => got.length === 1, 'the first message');
+
+  r.silence();
+  // Nothing closes the TCP connection: only the ZMTP heartbeats can tell it is dead.
+  await waitFor(() => state() === 'connecting', "a's silent connection to b dropped", 5_000);
+  r.resume();
+  await waitFor(() => state() === 'up', "a's link to b up again", 5_000);
+  t.true(r.connections() >= 2, 'a redialled');
+  a.send(nodeId('b'), { to: 'qallow://b/inbox', type: 'actor.tell', body: { payload: 'after' } });
+  // b's ROUTER let go of the silent connection first, so the new one is a's again (not refused as an id in use).
+  await waitFor(() => got.length === 2, 'the message sent over the new connection');
+  t.deepEqual(got, ['before', 'after']);
+  t.is(b.stats().dropped.unauthorized, 0);
+});
+
 test('invalid keys and listen addresses fail before any socket exists', (t) => {
   const keys = zmq.curveKeyPair();
   const bad = [
@@ -114,6 +185,35 @@ test('invalid keys and listen addresses fail before any socket exists', (t) => {
   t.is(e?.code, 'KEY_INVALID');
   t.is(tr.peers().length, 0);
   t.is(t.throws(() => tr.addPeer({ id: nodeId('b'), address: 'http://x', publicKey: keys.publicKey }), { instanceOf: QallowError })?.code, 'BAD_PARAMETER');
+});
+
+test('heartbeat and redial options are checked before any socket exists', (t) => {
+  const keys = zmq.curveKeyPair();
+  const make = (over: Partial<ZmqTransportInit>) => () => createZmqTransport({ nodeId: nodeId('a'), keys, listen: 'tcp://127.0.0.1:0', ...over }, { logger });
+  const cases: [Partial<ZmqTransportInit>, string][] = [
+    [{ heartbeatIntervalMs: 0 }, 'heartbeatIntervalMs'],
+    [{ heartbeatTimeoutMs: 50 }, 'heartbeatTimeoutMs'],
+    [{ dialTimeoutMs: 1.5 }, 'dialTimeoutMs'],
+    [{ heartbeatTimeoutMs: 2 ** 31 }, 'heartbeatTimeoutMs'],
+    [{ reconnectIntervalMs: 500, reconnectMaxIntervalMs: 100 }, 'reconnectMaxIntervalMs'],
+  ];
+  for (const [over, field] of cases) {
+    const e = t.throws(make(over), { instanceOf: QallowError });
+    t.is(e?.code, 'CONFIG_INVALID');
+    t.is(e?.details['field'], field);
+  }
+  t.notThrows(make({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 100, dialTimeoutMs: 250, reconnectIntervalMs: 100, reconnectMaxIntervalMs: 100 }));
+});
+
+test('very long heartbeat timeouts are capped to what libzmq takes (a C int of ms; a TTL of 16 bits of deciseconds)', async (t) => {
+  const long = { heartbeatIntervalMs: 2 ** 31 - 1, heartbeatTimeoutMs: 2 ** 31 - 1, connectTimeoutMs: 500 };
+  const a = make(t, 'a', long);
+  const b = make(t, 'b', long);
+  await Promise.all([a.start(), b.start()]);
+  b.addPeer(a.localPeer());
+  a.addPeer(b.localPeer());
+  await waitFor(() => a.peers()[0]!.state === 'up', "a's link to b up");
+  t.is(a.peers()[0]!.state, 'up');
 });
 
 test('listening on an address in use fails with IO_ERROR and leaves the transport stopped', async (t) => {

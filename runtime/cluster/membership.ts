@@ -9,8 +9,13 @@
  * With heartbeats every 200 ms and the defaults (acceptable pause 300 ms,
  * suspect at phi 3, down at phi 8) a silent peer is suspect ≈0.66 s and down
  * ≈0.77 s after its last heartbeat on a steady link (tests pin these). A peer
- * that returns with a new incarnation (it restarted) is up again at once and
- * its detector starts afresh. Every transition is emitted as an event.
+ * that returns is up again at once. Its detector starts afresh when it
+ * returns with a new incarnation (it restarted) or from `down` (it was
+ * frozen or cut off: the gap says nothing of its rhythm, and a history that
+ * kept it would be slow to notice the next freeze); a gap that only made it
+ * suspect stays in the history, clamped (phi.ts). So after any pause the
+ * next silence is again down within ≈0.8 s. Every transition is emitted as
+ * an event.
  */
 import { EventEmitter } from 'node:events';
 import { DEFAULT_PHI, PhiAccrualDetector, type PhiOptions } from './phi.js';
@@ -75,8 +80,8 @@ export class Membership extends EventEmitter<{ change: [MembershipChange] }> {
   heartbeat(node: string, incarnation: number, now: number): boolean {
     const p = this.peers.get(node);
     if (!p) return false;
-    if (p.incarnation !== null && incarnation !== p.incarnation) {
-      // The peer restarted: its old inter-arrival history says nothing now.
+    if ((p.incarnation !== null && incarnation !== p.incarnation) || (p.status === 'down' && p.detector.lastHeartbeat !== undefined)) {
+      // The peer restarted, or comes back from down: its old inter-arrival history says nothing now.
       p.detector = new PhiAccrualDetector(this.o.phi);
     }
     p.incarnation = incarnation;

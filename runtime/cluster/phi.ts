@@ -7,6 +7,16 @@
  * at `minStdDevMs`, and with `acceptablePauseMs` added to the mean so a GC
  * pause or a busy event loop is not a failure). phi = 1 means a 10% chance
  * the peer is still alive, 3 means 0.1%, 8 means 10^-8.
+ *
+ * The window is bounded against outliers: an interval is admitted as at
+ * most the window's mean plus `acceptablePauseMs`. A gap longer than that is
+ * a pause (a frozen VM, a partition), not the peer's rhythm; admitted whole,
+ * one 40 s pause among 200 ms heartbeats would lift the standard deviation
+ * to ~4 s for the next 100 heartbeats, and a following 20 s freeze would
+ * never reach phi 8. Clamped, it widens the distribution by a few ms. The
+ * cap follows the mean, so a peer whose rhythm really is slower than
+ * `firstIntervalMs` is learnt within a few heartbeats while the window is
+ * young, and gradually once it is full.
  */
 export interface PhiOptions {
   /** Inter-arrival samples kept. */
@@ -46,8 +56,13 @@ export class PhiAccrualDetector {
     this.sumSq += x * x;
   }
 
+  /** Largest interval admitted to the window now (see above). */
+  get maxSampleMs(): number {
+    return this.sum / this.intervals.length + this.o.acceptablePauseMs;
+  }
+
   heartbeat(now: number): void {
-    if (this.last !== undefined) this.add(now - this.last);
+    if (this.last !== undefined) this.add(Math.min(now - this.last, this.maxSampleMs));
     this.last = now;
   }
 

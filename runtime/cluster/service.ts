@@ -5,7 +5,9 @@
  * (`membership change` with node, from, to) and visible in `qallow status`.
  *
  * Heartbeats go to every peer every `heartbeatMs`, membership is evaluated
- * twice per interval, and a sync pulse is broadcast every 100 ms. Each start
+ * twice per interval, the transport's own ZMTP heartbeats and redials run on
+ * the same time scale (a link is back within a few heartbeats of a healed
+ * network), and a sync pulse is broadcast every 100 ms. Each start
  * uses a new incarnation (the start time), so peers tell a restarted host
  * from a slow one.
  */
@@ -105,6 +107,13 @@ export class ClusterService implements Pacer {
         limits: { maxFrameBytes: this.cfg.maxFrameBytes },
         queue: { maxQueued: this.cfg.sendQueueLimit },
         connectTimeoutMs: Math.max(1000, 5 * this.cfg.heartbeatMs),
+        // A dead connection is dropped and the peer redialled on the heartbeat's time scale, so a
+        // link is back within a few heartbeats of the network (runtime/transport/zmq.ts).
+        heartbeatIntervalMs: this.cfg.heartbeatMs,
+        heartbeatTimeoutMs: Math.max(1000, 5 * this.cfg.heartbeatMs),
+        reconnectIntervalMs: this.cfg.heartbeatMs,
+        reconnectMaxIntervalMs: 2 * this.cfg.heartbeatMs,
+        dialTimeoutMs: Math.max(250, 2 * this.cfg.heartbeatMs),
       },
       { logger: log },
     );

@@ -36,6 +36,21 @@
  * not connected; messages whose origin matters (ledger entries, votes,
  * admin commands) carry their own Ed25519 signatures (SPEC §6).
  *
+ * Dead connections and reconnection: TCP alone does not notice a partition
+ * (a connection whose segments vanish stays established, and once the
+ * network is back it waits for its next retransmission, which backs off to
+ * many seconds: two hosts stayed apart 24.5 s after a partition healed). So
+ * every socket sends ZMTP heartbeats (PING every `heartbeatIntervalMs`) and
+ * drops a connection on which nothing arrived for `heartbeatTimeoutMs` after
+ * a PING; the DEALER then reconnects every `reconnectIntervalMs`, backing
+ * off to `reconnectMaxIntervalMs`, and gives up each attempt whose TCP
+ * connect has not completed in `dialTimeoutMs` (the kernel would otherwise
+ * retry a lost SYN after 1, 3, 7 ... s). A link is therefore back within a
+ * dial timeout plus a reconnect interval of the network. The ROUTER drops a
+ * silent connection earlier than the DEALER does (the DEALER's timeout is
+ * two heartbeat intervals longer), so when a DEALER reconnects, the peer's
+ * ROUTER no longer holds its routing id and takes the new connection.
+ *
  * Bound: frames above `maxFrameBytes` are counted as oversized and dropped;
  * ZeroMQ itself drops connections that send a frame above twice that
  * (`maxMessageSize`), before anything is allocated for it in JavaScript.
@@ -61,9 +76,15 @@ export interface ZmqTransportInit extends TransportInit {
   readonly sendHighWaterMark?: number | undefined;
   /** Frames ZeroMQ may hold on the receiving side (default 1000). */
   readonly receiveHighWaterMark?: number | undefined;
-  /** First reconnect delay, doubled up to the max (defaults 100 ms, 5000 ms). */
+  /** First reconnect delay, doubled up to the max (defaults 100 ms, 1000 ms). */
   readonly reconnectIntervalMs?: number | undefined;
   readonly reconnectMaxIntervalMs?: number | undefined;
+  /** How long one TCP connect attempt may take before it is given up and retried (default 1000 ms). */
+  readonly dialTimeoutMs?: number | undefined;
+  /** ZMTP PING interval on every connection (default 1000 ms). */
+  readonly heartbeatIntervalMs?: number | undefined;
+  /** A connection silent this long after a PING is dropped and reconnected (default 3000 ms; at least 100). */
+  readonly heartbeatTimeoutMs?: number | undefined;
 }
 
 const EPHEMERAL_TCP = /^tcp:\/\/(.+):(?:0|\*)$/;
@@ -83,6 +104,9 @@ interface SocketSettings {
   readonly receiveHighWaterMark: number;
   readonly reconnectIntervalMs: number;
   readonly reconnectMaxIntervalMs: number;
+  readonly dialTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
   readonly hardMaxMessageBytes: number;
 }
 
@@ -131,6 +155,13 @@ const OBSERVER_GRACE_MS = 1_000;
 /** How long a restart waits for its own previous listener to let go of the address. */
 const REBIND_MS = 2_000;
 
+/** libzmq's millisecond socket options are C ints; a ZMTP time-to-live is 16 bits of deciseconds. */
+const MAX_SOCKET_MS = 0x7fff_ffff;
+const MAX_TTL_MS = 0xffff * 100;
+
+/** Retries after a refused handshake back off to at least this (each one is logged). */
+const AUTH_RETRY_MAX_MS = 5_000;
+
 class ZmqLink implements WireLink {
   readonly #dealer: zmq.Dealer;
   readonly #unwatch: () => void;
@@ -158,6 +189,12 @@ class ZmqLink implements WireLink {
       receiveHighWaterMark: 1,
       reconnectInterval: s.reconnectIntervalMs,
       reconnectMaxInterval: s.reconnectMaxIntervalMs,
+      connectTimeout: s.dialTimeoutMs,
+      heartbeatInterval: s.heartbeatIntervalMs,
+      // Longer than the peer ROUTER's own timeout, so it has let go of our routing id when we reconnect.
+      heartbeatTimeout: Math.min(s.heartbeatTimeoutMs + 2 * s.heartbeatIntervalMs, MAX_SOCKET_MS),
+      // Sent in ZMTP PINGs as 16 bits of deciseconds.
+      heartbeatTimeToLive: Math.min(s.heartbeatTimeoutMs, MAX_TTL_MS),
     });
     const failed = (kind: string, err: Error | undefined): void => {
       link.disconnected();
@@ -181,7 +218,7 @@ class ZmqLink implements WireLink {
   #scheduleRetry(): void {
     if (this.#closed || this.#retry !== undefined) return;
     const delay = this.#backoff;
-    this.#backoff = Math.min(this.#backoff * 2, this.s.reconnectMaxIntervalMs);
+    this.#backoff = Math.min(this.#backoff * 2, Math.max(this.s.reconnectMaxIntervalMs, AUTH_RETRY_MAX_MS));
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.#closed) return;
@@ -245,6 +282,8 @@ class ZmqWire implements Wire {
       linger: 0,
       receiveHighWaterMark: this.s.receiveHighWaterMark,
       maxMessageSize: this.s.hardMaxMessageBytes,
+      heartbeatInterval: this.s.heartbeatIntervalMs,
+      heartbeatTimeout: this.s.heartbeatTimeoutMs,
     });
     // Refusals by ZAP are counted by the handler; these are handshakes that failed before it (bad keys, wrong mechanism).
     const unwatch = watch(server, {
@@ -349,7 +388,7 @@ export function createZmqTransport(init: ZmqTransportInit, components: Transport
   const listen = checkListen(init.listen);
   const posInt = (v: number | undefined, d: number, field: string): number => {
     const n = v ?? d;
-    if (!Number.isSafeInteger(n) || n < 1) throw new QallowError('CONFIG_INVALID', `transport ${field} must be a positive integer (got ${String(v)})`, { field });
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SOCKET_MS) throw new QallowError('CONFIG_INVALID', `transport ${field} must be a positive integer of at most ${MAX_SOCKET_MS} (got ${String(v)})`, { field });
     return n;
   };
   const maxFrameBytes = init.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
@@ -360,9 +399,17 @@ export function createZmqTransport(init: ZmqTransportInit, components: Transport
     sendHighWaterMark: posInt(init.sendHighWaterMark, 16, 'sendHighWaterMark'),
     receiveHighWaterMark: posInt(init.receiveHighWaterMark, 1000, 'receiveHighWaterMark'),
     reconnectIntervalMs: posInt(init.reconnectIntervalMs, 100, 'reconnectIntervalMs'),
-    reconnectMaxIntervalMs: posInt(init.reconnectMaxIntervalMs, 5000, 'reconnectMaxIntervalMs'),
+    reconnectMaxIntervalMs: posInt(init.reconnectMaxIntervalMs, 1000, 'reconnectMaxIntervalMs'),
+    dialTimeoutMs: posInt(init.dialTimeoutMs, 1000, 'dialTimeoutMs'),
+    heartbeatIntervalMs: posInt(init.heartbeatIntervalMs, 1000, 'heartbeatIntervalMs'),
+    heartbeatTimeoutMs: posInt(init.heartbeatTimeoutMs, 3000, 'heartbeatTimeoutMs'),
     hardMaxMessageBytes: Math.min(maxFrameBytes * 2, 0x7fff_ffff),
   };
+  // libzmq rounds the time-to-live down to deciseconds and ignores one under 100 ms.
+  if (s.heartbeatTimeoutMs < 100) throw new QallowError('CONFIG_INVALID', `transport heartbeatTimeoutMs must be at least 100 (got ${s.heartbeatTimeoutMs})`, { field: 'heartbeatTimeoutMs' });
+  if (s.reconnectMaxIntervalMs < s.reconnectIntervalMs) {
+    throw new QallowError('CONFIG_INVALID', `transport reconnectMaxIntervalMs (${s.reconnectMaxIntervalMs}) must be at least reconnectIntervalMs (${s.reconnectIntervalMs})`, { field: 'reconnectMaxIntervalMs' });
+  }
   const log = components.logger.child({ component: 'transport' });
   const wire = new ZmqWire(s, listen, log);
   const core = new TransportCore(init, components, wire, keys.publicKey);

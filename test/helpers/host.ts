@@ -28,8 +28,10 @@ export async function writeConfig(dir: string, config: Record<string, unknown>):
   return path;
 }
 
-export function startHost(configPath: string, extra: string[] = []): HostProcess {
-  const child = track(spawn(process.execPath, [CLI, 'start', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
+/** `wrap` is an argv prefix the host runs under (e.g. `ip netns exec NS`). */
+export function startHost(configPath: string, extra: string[] = [], wrap: readonly string[] = []): HostProcess {
+  const argv = [...wrap, process.execPath, CLI, 'start', '--config', configPath, ...extra];
+  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
