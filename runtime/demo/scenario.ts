@@ -18,13 +18,13 @@ import type { AdminCommand } from '../admin/command.js';
 import { QallowError } from '../errors.js';
 import { formatG } from '../format.js';
 import type { DemoCluster } from './cluster.js';
-import type { KillReport } from './summary.js';
 import { membershipChange } from './cluster.js';
 import type { HostProcess } from './host-process.js';
 import type { LogLine } from './log-tail.js';
 import { describe, retryStep, type DemoPlan, type RunStep } from './plan.js';
 import type { Progress } from './progress.js';
 import { describeEnded, resumeOutcome, type ResumeOutcome } from './resume.js';
+import type { KillReport } from './summary.js';
 import { RunTracker, type RunProgress } from './tracker.js';
 
 export interface ScenarioComponents {
@@ -245,7 +245,7 @@ export class Scenario {
       progress.step('e.', `again, on a run ${step.ticks / plan.converge.ticks}× as long — ${ids[0]}: ${describe(step)}`);
       await this.startRun(0, step);
       killedAfterEpoch = await this.killVictim(step, runTimeout);
-      progress.step('e.', `restart ${ids[0]}: it resumes ${step.id} from its newest checkpoint`);
+      progress.step('e.', `restart ${ids[0]}`);
       outcome = await this.restartVictim(step);
     }
 
