@@ -19,6 +19,7 @@
  * the function that builds the error.
  */
 import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { exactUint } from '../integer.js';
 
 /** Plain MessagePack data an actor message may carry. */
 export type WireValue = null | boolean | number | string | Uint8Array | readonly WireValue[] | { readonly [key: string]: WireValue };
@@ -161,9 +162,11 @@ function fields(v: unknown, keys: readonly string[], field: string, reject: Reje
   return v;
 }
 
+/** A count or id: any exact integer encoding (runtime/integer.ts), 0 to 2^53 − 1; stored back as a number. */
 function uint(o: Record<string, unknown>, k: string, field: string, reject: Reject): number {
-  const v = o[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw reject(`${field}.${k}`, `must be an integer ≥ 0 (got ${show(v)})`);
+  const v = exactUint(o[k]);
+  if (v === undefined) throw reject(`${field}.${k}`, `must be an integer from 0 to 2^53 − 1 (got ${show(o[k])})`);
+  if (o[k] !== v) o[k] = v; // a BigInt (or -0.0) becomes the number; an untouched body is never written to
   return v;
 }
 
