@@ -66,6 +66,8 @@ export async function resolveTarget(o: TargetOptions): Promise<AdminTarget> {
 export async function adminCall(o: TargetOptions, command: AdminCommand): Promise<unknown> {
   const keyFile = o.adminKey ?? process.env['QALLOW_ADMIN_KEY'];
   if (!keyFile) throw new QallowError('BAD_USAGE', 'commands are signed: give --admin-key admin.secret.json (or set QALLOW_ADMIN_KEY)', { flag: '--admin-key' });
-  const [target, admin] = await Promise.all([resolveTarget(o), readAdminSecret(keyFile)]);
+  // The key first: a key file others can read is refused whatever the target (KEY_INVALID naming the chmod).
+  const admin = await readAdminSecret(keyFile);
+  const target = await resolveTarget(o);
   return sendAdminCommand(target, command, admin.secretKey, o.timeout ?? 30_000);
 }
