@@ -9,7 +9,11 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../../../config/load.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Host } from '../../host.js';
+import { readNodeKeys } from '../../identity/files.js';
+import { InstanceLock } from '../../instance-lock.js';
 import { createLogger } from '../../logger.js';
 import { QallowError } from '../../errors.js';
 import type { CliIO } from '../io.js';
@@ -29,6 +33,13 @@ export function startCommand(_io: CliIO): Command {
         if (e instanceof QallowError) throw new QallowError('BAD_USAGE', e.message, e.details);
         throw e;
       });
+      // One process per data directory and per node key (runtime/instance-lock.ts).
+      await mkdir(config.dataDir, { recursive: true });
+      const nodeKey = config.cluster ? (await readNodeKeys(config.cluster.identityDir)).ed25519.publicKey.hex : undefined;
+      const lock = await InstanceLock.acquire(
+        { pid: process.pid, node: config.node.id, dataDir: config.dataDir },
+        nodeKey && config.cluster ? { publicKeyHex: nodeKey, file: join(config.cluster.identityDir, 'node.secret.json') } : undefined,
+      );
       const logger = createLogger({ nodeId: config.node.id, level: config.telemetry.logLevel });
       let fatal: QallowError | undefined;
       let stopping: Promise<void> | undefined;
@@ -80,6 +91,7 @@ export function startCommand(_io: CliIO): Command {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
         clearTimeout(deadline);
+        await lock.release();
       }
       if (fatal) throw new QallowError('SUPERVISION_ESCALATED', `host stopped: ${fatal.message}`, fatal.details);
     });
