@@ -11,6 +11,7 @@ import { Packr } from 'msgpackr';
 import * as zmq from 'zeromq';
 import { nodeId } from '../runtime/actors/address.js';
 import { createActorSystem, spawn, type ActorSystem, type ReplyTo } from '../runtime/actors/index.js';
+import { replyError } from '../runtime/admin/client.js';
 import { ClusterRouter, wireError } from '../runtime/cluster/router.js';
 import { QallowError, isQallowError } from '../runtime/errors.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
@@ -134,4 +135,13 @@ test('a newer peer answering with an error code this host does not know: INTERNA
   t.like((e as QallowError).details, { remoteCode: 'QUOTA_EXCEEDED', quota: 10, node: 'node-b' });
   t.is((e as QallowError).message, 'over quota');
   t.true(Date.now() - started < 30_000, 'answered, not timed out');
+});
+
+test('admin client: an error reply with a code this CLI does not know keeps its message, as INTERNAL with remoteCode', (t) => {
+  const e = replyError({ name: 'QallowError', code: 'QUOTA_EXCEEDED', message: 'over quota', details: {} }, 'host-a');
+  t.is(e.code, 'INTERNAL');
+  t.is(e.message, 'over quota');
+  t.like(e.details, { remoteCode: 'QUOTA_EXCEEDED', node: 'host-a' });
+  t.is(replyError({ name: 'QallowError', code: 'TIMEOUT', message: 'slow', details: { a: 1 } }, 'host-a').code, 'TIMEOUT');
+  t.is(replyError(7, 'host-a').code, 'INTERNAL');
 });
