@@ -166,7 +166,6 @@ function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
-/** Validate a parsed JSON value; `source` names where it came from, for the message. */
 /** `tcp://HOST:PORT` → [host (lowercase, no brackets), port or null for 0/*]. */
 function splitEndpoint(address: string): [string, number | null] {
   const at = address.lastIndexOf(':');
@@ -189,6 +188,7 @@ function isOwnEndpoint(peer: string, bind: string, local: readonly string[]): bo
 }
 
 /**
+ * Validate a parsed JSON value; `source` names where it came from, for the message.
  * @param localAddresses this machine's interface addresses (loadConfig passes
  *   them), so a peer address that is this host behind a wildcard bind is caught.
  */
