@@ -20,11 +20,17 @@
  * file's directory.
  */
 import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { QallowError } from '../runtime/errors.js';
 import { parseHostConfig, type HostConfig } from './schema.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** This machine's interface addresses, so a peer that is this host is refused (config/schema.ts). */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+}
 
 function envNumber(env: Env, name: string): number | undefined {
   const v = env[name];
@@ -86,7 +92,7 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
   } catch (e) {
     throw new QallowError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(e as Error).message}`, { field: 'file', source: path });
   }
-  const config = parseHostConfig(applyEnv(raw, env), path);
+  const config = parseHostConfig(applyEnv(raw, env), path, localAddresses());
   const base = dirname(path);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   config.dataDir = abs(config.dataDir);

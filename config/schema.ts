@@ -166,8 +166,33 @@ function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
-/** Validate a parsed JSON value; `source` names where it came from, for the message. */
-export function parseHostConfig(raw: unknown, source = 'config'): HostConfig {
+/** `tcp://HOST:PORT` → [host (lowercase, no brackets), port or null for 0/*]. */
+function splitEndpoint(address: string): [string, number | null] {
+  const at = address.lastIndexOf(':');
+  const host = address.slice('tcp://'.length, at).replace(/^\[|\]$/g, '').toLowerCase();
+  const port = address.slice(at + 1);
+  return [host === 'localhost' ? '127.0.0.1' : host, port === '*' || Number(port) === 0 ? null : Number(port)];
+}
+
+const isLoopback = (h: string): boolean => h.startsWith('127.') || h === '::1';
+const isWildcard = (h: string): boolean => h === '0.0.0.0' || h === '::' || h === '*';
+
+/** Whether a peer at `peer` is in fact this host listening on `bind` (whose machine has `local` addresses). */
+function isOwnEndpoint(peer: string, bind: string, local: readonly string[]): boolean {
+  const [ph, pp] = splitEndpoint(peer);
+  const [bh, bp] = splitEndpoint(bind);
+  if (pp === null || bp === null || pp !== bp) return false;
+  if (ph === bh) return true;
+  if (isLoopback(ph)) return isLoopback(bh) || isWildcard(bh);
+  return isWildcard(bh) && local.map((a) => a.toLowerCase()).includes(ph);
+}
+
+/**
+ * Validate a parsed JSON value; `source` names where it came from, for the message.
+ * @param localAddresses this machine's interface addresses (loadConfig passes
+ *   them), so a peer address that is this host behind a wildcard bind is caught.
+ */
+export function parseHostConfig(raw: unknown, source = 'config', localAddresses: readonly string[] = []): HostConfig {
   const r = hostConfigSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -216,6 +241,18 @@ export function parseHostConfig(raw: unknown, source = 'config'): HostConfig {
       if (c.peers.findIndex((q) => q.id === p.id) !== i) {
         const field = `config.cluster.peers[${i}].id`;
         throw new QallowError('CONFIG_INVALID', `${field} "${p.id}" is listed twice in ${source}`, { field, source });
+      }
+      // Two peers at one address would be one host under two names; a peer at this host's own address is this host.
+      const same = c.peers.findIndex((q) => splitEndpoint(q.address).join(':') === splitEndpoint(p.address).join(':'));
+      if (same !== i) {
+        const field = `config.cluster.peers[${i}].address`;
+        throw new QallowError('CONFIG_INVALID', `${field} "${p.address}" is also the address of config.cluster.peers[${same}] ("${c.peers[same]!.id}"); each peer is one host at its own address in ${source}`, { field, source });
+      }
+      for (const [name, bind] of [['cluster.bind', c.bind], ['admin.bind', config.admin.bind]] as const) {
+        if (isOwnEndpoint(p.address, bind, localAddresses)) {
+          const field = `config.cluster.peers[${i}].address`;
+          throw new QallowError('CONFIG_INVALID', `${field} "${p.address}" is this host's own address (config.${name} is ${bind}); list only the other hosts in ${source}`, { field, source });
+        }
       }
     });
   }

@@ -43,6 +43,8 @@ export const ErrorCodes = [
   'STALE_COMMAND',
   'REPLAYED_COMMAND',
   'KEY_INVALID',
+  /** The host is stopping: an admin command arrived or was still running then. */
+  'HOST_STOPPING',
   // governance ledger (runtime/ledger)
   'LEDGER_BAD_ENTRY',
   'LEDGER_BAD_SIGNATURE',

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { AdminCommand } from './admin/command.js';
 import { AdminEndpoint } from './admin/endpoint.js';
 import { AdminVerifier } from './admin/verifier.js';
+import { NonceLog } from './admin/nonce-log.js';
 import { generateCurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
 import { ClusterService } from './cluster/service.js';
@@ -84,6 +85,8 @@ export class Host {
   private readonly pacedTicks = new Map<string, number>();
   private readonly finished = new Set<(s: RunStatus) => void>();
   private admin: AdminEndpoint | undefined;
+  private nonceLog: NonceLog | undefined;
+  private stopStep = '';
   endpoint: HostEndpoint | undefined;
   private runCounter = 0;
   private adminCounter = 0;
@@ -265,9 +268,13 @@ export class Host {
     }
     const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
     const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
+    // Accepted nonces survive a restart (runtime/admin/nonce-log.ts): a replay stays refused.
+    await mkdir(cfg.dataDir, { recursive: true });
+    const nonces = (this.nonceLog = await NonceLog.open({ path: join(cfg.dataDir, 'admin-nonces.log'), windowMs: verifier.maxSkewMs }));
+    for (const r of nonces.live) verifier.remember(r.nonce, r.timestamp);
     this.admin = new AdminEndpoint(
       { bind: cfg.admin.bind, curveSecretKey: curve.secretKey },
-      { verifier, handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
+      { verifier, accept: (v) => nonces.append(v.nonce, v.timestamp), handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
     );
     const admin = await this.admin.start();
     this.endpoint = { node: cfg.node.id, admin, cluster: clusterEndpoint, curvePublicKey: curve.publicKey, pid: process.pid, metrics: this.metricsServer?.url ?? null };
@@ -495,20 +502,44 @@ export class Host {
   /** Graceful stop: drain every run (the epoch in progress completes and is checkpointed), then close in reverse. */
   async stop(): Promise<void> {
     const log = this.c.logger;
+    const step = (what: string): void => {
+      this.stopStep = what;
+    };
     this.readiness?.stopping();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     if (this.quorumTimer) clearInterval(this.quorumTimer);
+    step(`admin commands being answered (${this.admin?.pending ?? 0})`);
     await this.admin?.stop();
+    await this.nonceLog?.close();
     // Runs drain while the cluster is still up, so their last epoch's events can be certified.
+    const draining = new Set(this.runs.keys());
+    step(`runs draining: ${[...draining].join(', ') || 'none'}`);
     await Promise.allSettled(
-      [...this.runs.values()].map((r) => r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000)),
+      [...this.runs].map(([run, r]) =>
+        r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000).finally(() => {
+          draining.delete(run);
+          step(`runs draining: ${[...draining].join(', ') || 'none'}`);
+        }),
+      ),
     );
+    step('governance');
     await this.governance?.stop();
+    step('cluster transport');
     await this.cluster?.stop();
+    step('actor system');
     await this.system?.stop();
+    step('compute pool');
     await this.pool?.stop();
+    step('store');
     await this.store?.stop();
+    step('metrics server');
     await this.metricsServer?.stop();
+    step('stopped');
     log.info({}, 'host stopped');
+  }
+
+  /** What `stop()` is waiting for now ('' before it was called; for a shutdown deadline's log line). */
+  get stopping(): string {
+    return this.stopStep;
   }
 }

@@ -112,7 +112,7 @@ const BAD: readonly BadCase[] = [
   { name: 'pulse run ticks negative', bytes: pack(headOf('sync.pulse', { cycleMs: 1, tick: 1, runs: { a: -3 }, sentAt: 0 })), field: 'body.runs.a', reason: 'invalid' },
   { name: 'timeoutMs zero', bytes: pack(headOf('actor.ask', { requestId: 1, timeoutMs: 0, payload: null })), field: 'body.timeoutMs', reason: 'invalid' },
   { name: 'reply ok not boolean', bytes: pack(headOf('actor.reply', { requestId: 1, ok: 'yes', payload: null })), field: 'body.ok', reason: 'invalid' },
-  { name: 'reply unknown error code', bytes: pack(headOf('actor.reply', { requestId: 1, ok: false, error: { code: 'OOPS', message: 'x' } })), field: 'body.error.code', reason: 'invalid' },
+  { name: 'reply error code not a code', bytes: pack(headOf('actor.reply', { requestId: 1, ok: false, error: { code: 'oops!', message: 'x' } })), field: 'body.error.code', reason: 'invalid' },
   { name: 'reply ok with error', bytes: pack(headOf('actor.reply', { requestId: 1, ok: true, error: { code: 'TIMEOUT', message: 'x' } })), field: 'body.error', reason: 'invalid' },
   { name: 'payload too deep', bytes: pack(headOf('actor.tell', { payload: deep(40) })), field: 'frame', reason: 'too-deep' },
   { name: 'payload timestamp extension', bytes: pack(headOf('actor.tell', { payload: new Date(0) })), field: 'frame', reason: 'malformed' },

@@ -19,7 +19,13 @@ export interface AdminTarget {
   readonly curvePublicKey: string;
 }
 
+/** Longest wait a ZeroMQ socket timeout takes (a C int of ms; larger values crashed the CLI). */
+export const MAX_ADMIN_TIMEOUT_MS = 0x7fff_ffff;
+
 export async function sendAdminCommand(target: AdminTarget, command: AdminCommand, adminSecret: Ed25519SecretKey, timeoutMs = 30_000): Promise<unknown> {
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_ADMIN_TIMEOUT_MS) {
+    throw new QallowError('BAD_PARAMETER', `timeoutMs must be a whole number of ms from 1 to ${MAX_ADMIN_TIMEOUT_MS} (got ${String(timeoutMs)})`, { field: 'timeoutMs' });
+  }
   const { publicKey, secretKey } = zmq.curveKeyPair();
   const socket = new zmq.Dealer({
     curveServerKey: target.curvePublicKey,
@@ -43,9 +49,26 @@ export async function sendAdminCommand(target: AdminTarget, command: AdminComman
       throw e;
     }
     const reply = decodeReply(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
-    if (!reply.ok) throw QallowError.fromJSON(reply.error) ?? new QallowError('INTERNAL', 'malformed error reply from the host');
+    if (!reply.ok) throw replyError(reply.error, target.node);
     return reply.result;
   } finally {
     socket.close();
   }
+}
+
+/**
+ * The error a host answered with. A code this CLI does not know (a newer
+ * host's) is INTERNAL with the host's code in `details.remoteCode`, its
+ * message kept, rather than a bare "malformed reply".
+ */
+export function replyError(error: unknown, node: string): QallowError {
+  const known = QallowError.fromJSON(error);
+  if (known) return known;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  const code = e['code'];
+  const message = e['message'];
+  if (typeof code === 'string' && typeof message === 'string') {
+    return new QallowError('INTERNAL', message, { remoteCode: code.slice(0, 64), node });
+  }
+  return new QallowError('INTERNAL', `malformed error reply from ${node}`, { node });
 }

@@ -16,6 +16,7 @@ import { isBackendRequest, type BackendRequest } from '../../kernels/backend.js'
 import type { Phase12Request, Phase13Request } from '../../kernels/params.js';
 import { formatAddress, isNodeId, parseAddress } from '../actors/address.js';
 import { QallowError, isQallowError } from '../errors.js';
+import { exactInteger } from '../integer.js';
 
 export const ADMIN_COMMAND_TYPES = [
   'status',
@@ -179,13 +180,13 @@ class Fields {
     return v;
   }
 
-  /** A safe integer, at least `min` when given. */
+  /** A safe integer in any exact encoding (runtime/integer.ts: a BigInt from a uint64 too), at least `min` when given. */
   integer(k: string, min?: number): number {
-    const v = this.o[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || (min !== undefined && v < min)) {
-      throw this.fail(k, min === undefined ? 'must be an integer' : `must be an integer ≥ ${min}`, v);
+    const v = exactInteger(this.o[k]); // -0 → 0
+    if (v === undefined || (min !== undefined && v < min)) {
+      throw this.fail(k, min === undefined ? 'must be an integer of at most 2^53 − 1 either way' : `must be an integer from ${min} to 2^53 − 1`, this.o[k]);
     }
-    return v === 0 ? 0 : v; // -0 → 0
+    return v;
   }
 
   boolean(k: string): boolean {
@@ -200,6 +201,12 @@ class Fields {
     if (v.length === 0) throw this.fail(k, 'needs at least one value', v);
     if (v.length > MAX_LIST) throw this.fail(k, `must have at most ${MAX_LIST} values`, `${v.length} values`);
     return v.map((x: unknown, i) => {
+      // A whole value sent as a 64-bit integer is that number; a BigInt it could not hold exactly is not.
+      if (typeof x === 'bigint') {
+        const n = exactInteger(x);
+        if (n === undefined) throw commandError(this.code, `${this.name(k)}[${i}]`, 'must be a finite number (an integer of at most 2^53 − 1 either way)', x);
+        return n;
+      }
       if (typeof x !== 'number' || !Number.isFinite(x)) throw commandError(this.code, `${this.name(k)}[${i}]`, 'must be a finite number', x);
       return x === 0 ? 0 : x;
     });

@@ -5,3 +5,5 @@ export { ADMIN_PURPOSE, signCommand, signedCommandBytes, type SignCommandOptions
 export { NonceCache } from './nonce-cache.js';
 export { AdminVerifier, DEFAULT_MAX_NONCES, DEFAULT_MAX_SKEW_MS, systemWallClock, type AdminVerifierComponents, type AdminVerifierInit, type VerifiedCommand, type WallClock } from './verifier.js';
 export { decodeSignedCommand, encodeSignedCommand, MAX_SIGNED_COMMAND_BYTES, SIGNED_COMMAND_WIRE_VERSION } from './wire.js';
+export { NonceLog, type NonceRecord } from './nonce-log.js';
+export { AdminEndpoint, MAX_ADMIN_FRAME_BYTES } from './endpoint.js';

@@ -122,6 +122,16 @@ export class AdminVerifier {
     return this.#keys.has(key.hex);
   }
 
+  /**
+   * Remember the nonce (hex) of a command accepted earlier — by an earlier
+   * incarnation of this host, read back from its nonce log (nonce-log.ts) —
+   * so that a replay of it is refused as REPLAYED_COMMAND after a restart.
+   */
+  remember(nonce: string, timestamp: number): void {
+    const now = (this.#lastNow = Math.max(this.#lastNow, this.#clock.now()));
+    this.#nonces.add(nonce, timestamp, now);
+  }
+
   /** Accept `signed` (and remember its nonce), or throw the refusal. */
   verify(signed: SignedCommand): VerifiedCommand {
     checkShape(signed);

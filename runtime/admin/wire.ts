@@ -3,6 +3,11 @@
  *
  *   { v: 1, target: str, timestamp: uint, nonce: bin16, adminKey: bin32, signature: bin64, command: map }
  *
+ * Integers (`v`, `timestamp`, the command's counts) may come in any exact
+ * MessagePack encoding — fixint, uint8..uint64, int8..int64, or a float
+ * holding a whole number — and must be at most 2^53 − 1 (runtime/integer.ts);
+ * a fraction, a negative timestamp or a larger value is BAD_FRAME.
+ *
  * Decoding is validation (STYLE "Decode means validate"): anything that is
  * not exactly this — too large, not msgpack, an unknown version or field, a
  * wrong type or length, a command that `parseAdminCommand` refuses — throws
@@ -15,6 +20,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { isNodeId } from '../actors/address.js';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../identity/ed25519.js';
 import { QallowError } from '../errors.js';
+import { exactInteger, exactUint, showInteger } from '../integer.js';
 import { commandError, isPlainObject, parseAdminCommand } from './command.js';
 import { NONCE_BYTES } from './layout.js';
 import type { SignedCommand } from './signed.js';
@@ -71,12 +77,13 @@ export function decodeSignedCommand(frame: Uint8Array): SignedCommand {
     if (!(FIELDS as readonly string[]).includes(k)) throw bad(k, `is not a field of a signed command (fields: ${FIELDS.join(', ')})`, o[k]);
   }
   for (const k of FIELDS) if (!Object.hasOwn(o, k)) throw bad(k, 'is missing', undefined);
-  if (o['v'] !== SIGNED_COMMAND_WIRE_VERSION) throw bad('v', `must be ${SIGNED_COMMAND_WIRE_VERSION} (this host speaks version ${SIGNED_COMMAND_WIRE_VERSION})`, o['v']);
+  if (exactInteger(o['v']) !== SIGNED_COMMAND_WIRE_VERSION) throw bad('v', `must be ${SIGNED_COMMAND_WIRE_VERSION} (this host speaks version ${SIGNED_COMMAND_WIRE_VERSION})`, o['v']);
   const target = o['target'];
   if (typeof target !== 'string' || !isNodeId(target)) throw bad('target', 'must be a node id', target);
-  const timestamp = o['timestamp'];
-  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
-    throw bad('timestamp', 'must be a non-negative integer of milliseconds', typeof timestamp === 'bigint' ? String(timestamp) : timestamp);
+  // Any exact integer encoding: a uint64/int64 (a BigInt here), a smaller int, or a whole float.
+  const timestamp = exactUint(o['timestamp']);
+  if (timestamp === undefined) {
+    throw bad('timestamp', 'must be a non-negative integer of milliseconds, at most 2^53 − 1 (any MessagePack integer encoding, or a whole float)', showInteger(o['timestamp']));
   }
   return {
     target,

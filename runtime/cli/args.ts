@@ -26,6 +26,15 @@ export function parseInteger(flag: string): (text: string) => number {
   };
 }
 
+/** A whole number from 1 to `max` (default 2^31 − 1, the longest a Node timer waits): timeouts, intervals, counts. */
+export function parsePositiveInteger(flag: string, max = 0x7fff_ffff): (text: string) => number {
+  return (text) => {
+    const v = toNumber(text);
+    if (!Number.isSafeInteger(v) || v < 1 || v > max) throw usage(flag, `a whole number from 1 to ${max}`, text);
+    return v;
+  };
+}
+
 /**
  * A comma-separated list of numbers. Non-finite values parse (so the
  * parameter rules can reject them by name) but malformed text does not.

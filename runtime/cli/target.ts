@@ -15,6 +15,7 @@ import { sendAdminCommand } from '../admin/client.js';
 import type { AdminCommand } from '../admin/command.js';
 import { QallowError } from '../errors.js';
 import { readAdminSecret, readNodePublic } from '../identity/files.js';
+import { parsePositiveInteger } from './args.js';
 
 export interface TargetOptions {
   node?: string | undefined;
@@ -34,7 +35,7 @@ export function withTarget<Args extends unknown[], Opts extends OptionValues>(cm
     .addOption(new Option('--data <dir>', "a running host's data directory (reads its endpoint.json)"))
     .addOption(new Option('--config <file>', "the host's config (finds its data directory)"))
     .addOption(new Option('--admin-key <file>', 'admin secret key file (admin.secret.json); default $QALLOW_ADMIN_KEY'))
-    .addOption(new Option('--timeout <ms>', 'how long to wait for the host').argParser((v) => Number(v)).default(30_000))
+    .addOption(new Option('--timeout <ms>', 'how long to wait for the host, in ms (1 to 2147483647)').argParser(parsePositiveInteger('--timeout')).default(30_000))
     .addOption(new Option('--json', 'print JSON'));
 }
 
@@ -65,6 +66,8 @@ export async function resolveTarget(o: TargetOptions): Promise<AdminTarget> {
 export async function adminCall(o: TargetOptions, command: AdminCommand): Promise<unknown> {
   const keyFile = o.adminKey ?? process.env['QALLOW_ADMIN_KEY'];
   if (!keyFile) throw new QallowError('BAD_USAGE', 'commands are signed: give --admin-key admin.secret.json (or set QALLOW_ADMIN_KEY)', { flag: '--admin-key' });
-  const [target, admin] = await Promise.all([resolveTarget(o), readAdminSecret(keyFile)]);
+  // The key first: a key file others can read is refused whatever the target (KEY_INVALID naming the chmod).
+  const admin = await readAdminSecret(keyFile);
+  const target = await resolveTarget(o);
   return sendAdminCommand(target, command, admin.secretKey, o.timeout ?? 30_000);
 }

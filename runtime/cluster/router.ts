@@ -16,7 +16,9 @@
  *   measured here), PEER_DOWN (the peer went down while the ask was
  *   outstanding: failed at once, not at the timeout), ACTOR_NOT_FOUND
  *   (no such actor there), or whatever the remote actor failed with (its
- *   code and message cross the hop; `details.node` names the host).
+ *   code, message and details cross the hop; `details.node` names the host;
+ *   a code this host does not know arrives as INTERNAL with
+ *   `details.remoteCode`, so a newer peer's codes never drop the reply).
  * - **Bounded.** At most `maxPendingAsks` asks are outstanding; beyond that
  *   `ask` rejects BACKPRESSURE. Inbound asks are answered from the target
  *   actor's bounded mailbox (MAILBOX_FULL goes back to the asker).
@@ -37,7 +39,7 @@ import { ErrorCodes, QallowError, errorMessage, isQallowError, type ErrorCode } 
 import type { Logger } from '../logger.js';
 import type { Transport } from '../transport/contract.js';
 import type { Envelope } from '../transport/envelope.js';
-import { MAX_ERROR_MESSAGE, MAX_TIMEOUT_MS, type ActorReply, type WireValue } from '../transport/messages.js';
+import { MAX_ERROR_DETAIL_KEY, MAX_ERROR_DETAIL_VALUE, MAX_ERROR_DETAILS, MAX_ERROR_MESSAGE, MAX_TIMEOUT_MS, type ActorReply, type WireError, type WireValue } from '../transport/messages.js';
 
 export interface RouterInit {
   readonly maxPendingAsks?: number;
@@ -275,7 +277,7 @@ export class ClusterRouter implements RemoteDelivery {
     this.pending.delete(reply.requestId);
     clearTimeout(p.timer);
     if (reply.ok) p.resolve(reply.payload);
-    else p.reject(new QallowError(reply.error.code, reply.error.message, { node: from, actor: p.to }));
+    else p.reject(remoteError(reply.error, from, p.to));
   }
 
   private failPeer(peer: NodeId): void {
@@ -298,8 +300,39 @@ export class ClusterRouter implements RemoteDelivery {
   }
 }
 
-/** A failure as it crosses the hop: a known code (else INTERNAL) and a bounded message. */
-export function wireError(e: unknown): { code: ErrorCode; message: string } {
+/**
+ * A failure as it crosses the hop: a known code (else INTERNAL), a bounded
+ * message and its details (at most MAX_ERROR_DETAILS entries of plain
+ * values, long strings cut), so the asker sees the facts the remote actor
+ * gave, not only its words.
+ */
+export function wireError(e: unknown): WireError {
   const code: ErrorCode = isQallowError(e) && (ErrorCodes as readonly string[]).includes(e.code) ? e.code : 'INTERNAL';
-  return { code, message: errorMessage(e).slice(0, MAX_ERROR_MESSAGE) };
+  const message = errorMessage(e).slice(0, MAX_ERROR_MESSAGE);
+  if (!isQallowError(e)) return { code, message };
+  const details: Record<string, string | number | boolean | null> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(e.details)) {
+    if (n >= MAX_ERROR_DETAILS || k.length > MAX_ERROR_DETAIL_KEY) continue;
+    if (typeof v === 'number' && !Number.isFinite(v)) details[k] = String(v);
+    else details[k] = typeof v === 'string' ? v.slice(0, MAX_ERROR_DETAIL_VALUE) : v;
+    n++;
+  }
+  return n === 0 ? { code, message } : { code, message, details };
+}
+
+/**
+ * The error an asker sees for a failed remote ask: the remote code, message
+ * and details (an unknown code arrives as INTERNAL with `details.remoteCode`,
+ * see transport/messages.ts), plus `details.node` (the host that answered)
+ * and `details.actor` (whom it asked); remote details by those names are
+ * kept as `remoteNode` / `remoteActor`.
+ */
+export function remoteError(error: WireError, from: NodeId, actor: string): QallowError {
+  const details: Record<string, string | number | boolean | null> = { ...error.details };
+  if (details['node'] !== undefined && details['node'] !== from) details['remoteNode'] = details['node'];
+  if (details['actor'] !== undefined && details['actor'] !== actor) details['remoteActor'] = details['actor'];
+  details['node'] = from;
+  details['actor'] = actor;
+  return new QallowError(error.code, error.message, details);
 }

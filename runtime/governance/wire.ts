@@ -13,6 +13,7 @@
  */
 import { isNodeId, type NodeId } from '../actors/address.js';
 import { QallowError } from '../errors.js';
+import { exactUint, showInteger } from '../integer.js';
 import type { BatchHeader } from '../ledger/batch.js';
 
 export const MAX_BATCH_ENTRIES = 256;
@@ -59,9 +60,11 @@ function map(v: unknown, field: string, keys: readonly string[]): Record<string,
   return o;
 }
 
+/** Any exact integer encoding (runtime/integer.ts: a uint64 from another library too), within [min, max]. */
 function uint(v: unknown, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(field, `must be an integer from ${min} to ${max}`);
-  return v;
+  const n = exactUint(v, min, max);
+  if (n === undefined) throw bad(field, `must be an integer from ${min} to ${max} (got ${showInteger(v)})`);
+  return n;
 }
 
 function node(v: unknown, field: string): NodeId {

@@ -21,7 +21,7 @@
  * (refusing to replace an existing file) or, with `force`, renamed over it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNodeId, type NodeId } from '../actors/address.js';
 import { QallowError } from '../errors.js';
@@ -186,11 +186,41 @@ export function parseAdminSecret(value: unknown, file?: string): AdminKeyPair {
 // ---------------------------------------------------------------------------
 // Reading
 
-async function readJson(path: string): Promise<unknown> {
+/**
+ * A secret key file must be private, as ssh insists: a file this user owns
+ * with any group or other permission bit (mode & 0o077), or any file with an
+ * "other" bit (mode & 0o007), is refused, naming the file and the chmod that
+ * fixes it. A file owned by someone else and shared only with a group is
+ * allowed, as ssh allows it: that is how a Kubernetes Secret volume
+ * (owner root, group fsGroup, defaultMode 0440) gives a non-root host its
+ * key. Checked on the open file (fstat), so the file checked is the file read.
+ */
+async function readSecretText(path: string): Promise<string> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const { mode, uid } = await fh.stat();
+    const mine = typeof process.getuid === 'function' && uid === process.getuid();
+    if (process.platform !== 'win32' && ((mode & 0o007) !== 0 || (mine && (mode & 0o070) !== 0))) {
+      const shown = `0${(mode & 0o777).toString(8)}`;
+      throw new QallowError(
+        'KEY_INVALID',
+        `secret key file ${path} is readable or writable by others (mode ${shown}); it must be private to its owner: run \`chmod 600 ${path}\``,
+        { file: path, field: 'mode', mode: shown },
+      );
+    }
+    return await fh.readFile('utf8');
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function readJson(path: string, secret = false): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = secret ? await readSecretText(path) : await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof QallowError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     const hint = code === 'ENOENT' ? '; create keys with `qallow keys gen --out DIR`' : '';
     throw new QallowError('IO_ERROR', `cannot read key file ${path}: ${code}${hint}`, { path, code }, { cause: e });
@@ -207,7 +237,7 @@ export async function readNodePublic(path: string): Promise<NodePublicIdentity> 
 }
 
 export async function readNodeSecret(path: string): Promise<NodeIdentity> {
-  return parseNodeSecret(await readJson(path), path);
+  return parseNodeSecret(await readJson(path, true), path);
 }
 
 export async function readAdminPublic(path: string): Promise<Ed25519PublicKey> {
@@ -215,7 +245,7 @@ export async function readAdminPublic(path: string): Promise<Ed25519PublicKey> {
 }
 
 export async function readAdminSecret(path: string): Promise<AdminKeyPair> {
-  return parseAdminSecret(await readJson(path), path);
+  return parseAdminSecret(await readJson(path, true), path);
 }
 
 /**

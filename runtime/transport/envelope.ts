@@ -32,6 +32,7 @@
  */
 import { isNodeId, parseAddress, type NodeId } from '../actors/address.js';
 import { QallowError } from '../errors.js';
+import { exactUint } from '../integer.js';
 import { checkBody, isWireType, show, type BodyRules, type Reject, type WireBodies, type WireType } from './messages.js';
 import { ScanError, readMsgpack } from './scan.js';
 
@@ -128,7 +129,8 @@ function checkEnvelope(v: unknown, rules: BodyRules, reject: Reject, seen: Seen)
   const from: unknown = v[2];
   const to: unknown = v[3];
   const type: unknown = v[4];
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw reject('id', `must be an integer ≥ 0 (got ${show(id)})`);
+  const idN = exactUint(id);
+  if (idN === undefined) throw reject('id', `must be an integer from 0 to 2^53 − 1 (got ${show(id)})`);
   if (from !== seen.from) {
     if (!isNodeIdText(from)) throw reject('from', `must be a node id (got ${show(from)})`);
     seen.from = from;
@@ -141,7 +143,7 @@ function checkEnvelope(v: unknown, rules: BodyRules, reject: Reject, seen: Seen)
     if (!isWireType(type)) throw reject('type', `is not a known message type (got ${show(type)})`, 'unknown-type');
     seen.type = type;
   }
-  return { version: WIRE_VERSION, id, from, to, type, body: checkBody(type as WireType, v[5], 'body', rules, reject) } as Envelope;
+  return { version: WIRE_VERSION, id: idN, from, to, type, body: checkBody(type as WireType, v[5], 'body', rules, reject) } as Envelope;
 }
 
 // ------------------------------------------------------------------ writing

@@ -19,6 +19,7 @@
  * the function that builds the error.
  */
 import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { exactUint } from '../integer.js';
 
 /** Plain MessagePack data an actor message may carry. */
 export type WireValue = null | boolean | number | string | Uint8Array | readonly WireValue[] | { readonly [key: string]: WireValue };
@@ -58,11 +59,26 @@ export interface ActorAsk {
   readonly payload: WireValue;
 }
 
-/** A QallowError as it crosses a host: its code and message. */
+/**
+ * A QallowError as it crosses a host: its code, message and details (the
+ * facts that explain it; `details` may be absent: older hosts send none).
+ * A code the receiver does not know (a newer peer's) decodes as INTERNAL
+ * with the sender's code kept in `details.remoteCode`, rather than failing
+ * the frame: an added error code must not break a rolling upgrade.
+ */
 export interface WireError {
   readonly code: ErrorCode;
   readonly message: string;
+  readonly details?: WireErrorDetails | undefined;
 }
+
+export type WireErrorDetails = { readonly [key: string]: string | number | boolean | null };
+
+/** Longest error code carried (known or not), most detail entries, longest detail key and string value. */
+export const MAX_ERROR_CODE = 64;
+export const MAX_ERROR_DETAILS = 32;
+export const MAX_ERROR_DETAIL_KEY = 64;
+export const MAX_ERROR_DETAIL_VALUE = 1024;
 
 export type ActorReply =
   | { readonly requestId: number; readonly ok: true; readonly payload: WireValue }
@@ -161,9 +177,11 @@ function fields(v: unknown, keys: readonly string[], field: string, reject: Reje
   return v;
 }
 
+/** A count or id: any exact integer encoding (runtime/integer.ts), 0 to 2^53 − 1; stored back as a number. */
 function uint(o: Record<string, unknown>, k: string, field: string, reject: Reject): number {
-  const v = o[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw reject(`${field}.${k}`, `must be an integer ≥ 0 (got ${show(v)})`);
+  const v = exactUint(o[k]);
+  if (v === undefined) throw reject(`${field}.${k}`, `must be an integer from 0 to 2^53 − 1 (got ${show(o[k])})`);
+  if (o[k] !== v) o[k] = v; // a BigInt (or -0.0) becomes the number; an untouched body is never written to
   return v;
 }
 
@@ -302,18 +320,51 @@ const BODY_CHECKS: { readonly [T in WireType]: BodyChecker<T> } = {
     if (ok === false) {
       const o = fields(v, ['requestId', 'ok', 'error'], f, reject);
       uint(o, 'requestId', f, reject);
-      const e = fields(o['error'], ['code', 'message'], `${f}.error`, reject);
-      const code = e['code'];
-      if (typeof code !== 'string' || !(ErrorCodes as readonly string[]).includes(code)) throw reject(`${f}.error.code`, `must be a known error code (got ${show(code)})`);
-      const message = e['message'];
-      if (typeof message !== 'string' || message.length > MAX_ERROR_MESSAGE) {
-        throw reject(`${f}.error.message`, `must be a string of at most ${MAX_ERROR_MESSAGE} characters (got ${show(message)})`);
-      }
+      o['error'] = checkWireError(o['error'], `${f}.error`, reject);
       return o as unknown as ActorReply;
     }
     throw reject(`${f}.ok`, `must be true or false (got ${show(ok)})`);
   },
 };
+
+/**
+ * The error of a failed reply: `{ code, message }` or `{ code, message,
+ * details }`. The code must be a string (an error code's shape), but need
+ * not be one this host knows: an unknown one becomes INTERNAL with
+ * `details.remoteCode` (see WireError). Returns the error as it is to be
+ * used (a new map only when the code was unknown).
+ */
+function checkWireError(v: unknown, f: string, reject: Reject): WireError {
+  if (!isPlainMap(v)) throw reject(f, `must be a map (got ${show(v)})`);
+  for (const k in v) {
+    if (Object.hasOwn(v, k) && k !== 'code' && k !== 'message' && k !== 'details') throw reject(`${f}.${k}`, 'is not a known field');
+  }
+  for (const k of ['code', 'message']) if (!Object.hasOwn(v, k)) throw reject(`${f}.${k}`, 'is missing');
+  const code = v['code'];
+  if (typeof code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(code) || code.length > MAX_ERROR_CODE) {
+    throw reject(`${f}.code`, `must be an error code: 1 to ${MAX_ERROR_CODE} capital letters, digits or "_" (got ${show(code)})`);
+  }
+  const message = v['message'];
+  if (typeof message !== 'string' || message.length > MAX_ERROR_MESSAGE) {
+    throw reject(`${f}.message`, `must be a string of at most ${MAX_ERROR_MESSAGE} characters (got ${show(message)})`);
+  }
+  const details = v['details'];
+  if (details !== undefined) {
+    if (!isPlainMap(details)) throw reject(`${f}.details`, `must be a map (got ${show(details)})`);
+    let n = 0;
+    for (const k in details) {
+      if (!Object.hasOwn(details, k)) continue;
+      if (++n > MAX_ERROR_DETAILS) throw reject(`${f}.details`, `must have at most ${MAX_ERROR_DETAILS} entries`);
+      if (k.length > MAX_ERROR_DETAIL_KEY) throw reject(`${f}.details`, `keys must be at most ${MAX_ERROR_DETAIL_KEY} characters (got ${show(k)})`);
+      const d = details[k];
+      const fine = d === null || typeof d === 'boolean' || (typeof d === 'number' && Number.isFinite(d)) || (typeof d === 'string' && d.length <= MAX_ERROR_DETAIL_VALUE);
+      if (!fine) throw reject(`${f}.details.${k}`, `must be null, a boolean, a finite number or a string of at most ${MAX_ERROR_DETAIL_VALUE} characters (got ${show(d)})`);
+    }
+  }
+  if ((ErrorCodes as readonly string[]).includes(code)) return v as unknown as WireError;
+  const kept: Record<string, string | number | boolean | null> = { ...(details as WireErrorDetails | undefined), remoteCode: code };
+  return { code: 'INTERNAL', message, details: kept };
+}
 
 /** Check the body of a message of type `type`, naming the bad field under `field` (e.g. `body`). */
 export function checkBody<T extends WireType>(type: T, body: unknown, field: string, rules: BodyRules, reject: Reject): WireBodies[T] {

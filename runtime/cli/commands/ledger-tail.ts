@@ -28,7 +28,7 @@ import { formatG } from '../../format.js';
 import type { LedgerEntry } from '../../ledger/entry.js';
 import { parseExportLine } from '../../ledger/export.js';
 import type { LedgerRecord } from '../../ledger/record.js';
-import { parseInteger } from '../args.js';
+import { parseInteger, parsePositiveInteger } from '../args.js';
 import { writeLine, type CliIO } from '../io.js';
 import { adminCall, withTarget, type TargetOptions } from '../target.js';
 
@@ -97,7 +97,7 @@ export function ledgerTailCommand(io: CliIO): Command {
   return withTarget(new Command('tail').description("a running host's newest committed ledger records; --follow prints new ones as they commit"))
     .addOption(new Option('-n, --lines <n>', 'how many of the newest records to print first').argParser(parseInteger('-n')).default(10))
     .option('-f, --follow', 'keep printing records as they are committed, until Ctrl-C')
-    .addOption(new Option('--interval <ms>', 'how often --follow asks the host').argParser(parseInteger('--interval')).default(500))
+    .addOption(new Option('--interval <ms>', 'how often --follow asks the host').argParser(parsePositiveInteger('--interval')).default(500))
     .action(async (o) => {
       if (o.lines < 0 || o.lines > MAX_TAIL_LIMIT) throw new QallowError('BAD_USAGE', `-n must be 0..${MAX_TAIL_LIMIT} (got ${o.lines})`, { flag: '-n' });
       if (o.interval < 10) throw new QallowError('BAD_USAGE', `--interval must be at least 10 ms (got ${o.interval})`, { flag: '--interval' });

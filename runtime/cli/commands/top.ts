@@ -14,7 +14,7 @@
  */
 import { Command, Option } from '@commander-js/extra-typings';
 import { QallowError, errorMessage } from '../../errors.js';
-import { parseInteger } from '../args.js';
+import { parseInteger, parsePositiveInteger } from '../args.js';
 import { type CliIO } from '../io.js';
 import { adminCall, resolveTarget, withTarget } from '../target.js';
 import { renderFrame, type TopSample } from '../top/frame.js';
@@ -26,7 +26,7 @@ const MAX_REFRESH_WAIT_MS = 10_000;
 
 export function topCommand(io: CliIO): Command {
   return withTarget(new Command('top').description('live cluster view: hosts, runs, ledger heads, actors; refreshed in place (q quits)'))
-    .addOption(new Option('--interval <ms>', 'refresh interval').argParser(parseInteger('--interval')).default(1000))
+    .addOption(new Option('--interval <ms>', 'refresh interval').argParser(parsePositiveInteger('--interval')).default(1000))
     .addOption(new Option('--iterations <n>', 'exit after this many refreshes').argParser(parseInteger('--iterations')))
     .addOption(new Option('--peer-data <dir...>', "peers' data directories: their runs are shown in the hosts table (same --admin-key)"))
     .action(async (o) => {
