@@ -359,7 +359,7 @@ export class Host {
       node: this.config.node.id,
       uptimeMs: Math.round(process.uptime() * 1000),
       cluster: this.cluster?.status() ?? null,
-      governance: (await this.governance?.status()) ?? null,
+      governance: this.governance?.status() ?? null,
       pid: process.pid,
       admin: this.endpoint?.admin ?? null,
       pool: this.pool?.stats() ?? null,

@@ -367,6 +367,9 @@ export class LedgerService {
     } finally {
       this.pumping = false;
     }
+    // A round that committed at once (its own vote was the quorum) asked for the next one while
+    // `pumping` still held; whatever was queued meanwhile goes now, not at the next tick.
+    if (!this.round && this.running && (this.queue.length > 0 || this.resume.length > 0)) void this.pump();
   }
 
   private async nextRound(): Promise<void> {
@@ -431,6 +434,12 @@ export class LedgerService {
     if (ownVote) {
       r.builder.add(ownVote);
       r.asked.add(this.init.node);
+      // A validator set of one (a host without peers: quorum 1 of 1) is complete with the own vote;
+      // no other vote will come to make onVote check it.
+      if (r.builder.complete) {
+        void this.commitRound(r);
+        return;
+      }
     }
     this.askMissing();
   }

@@ -178,7 +178,8 @@ export class GovernanceService implements EpochGovernance {
     if (this.ledger && origin !== this.init.node && this.c.peerUp(origin)) void this.ledger.catchUp(origin, origin);
   }
 
-  async status(): Promise<GovernanceStatus> {
+  /** Answered from kept state (no store read, no actor): status queries never wait on governance. */
+  status(): GovernanceStatus {
     return {
       validators: [...this.init.validators.validators.keys()],
       quorum: this.init.validators.quorum,
