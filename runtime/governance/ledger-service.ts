@@ -277,6 +277,7 @@ export class LedgerService {
       if (inRound) {
         inRound.push(w);
         this.armTimeout(w);
+        if (!this.quorumAvailable()) w.reject(this.noQuorum());
         return;
       }
       let q = this.byKey.get(key);
@@ -288,7 +289,29 @@ export class LedgerService {
       q.waiters.push(w);
       this.armTimeout(w);
       void this.pump();
+      // Membership already shows too few validators up: say so now rather than after the round
+      // timeout. The entry stays queued (its round, if one started, keeps asking) and is certified
+      // when the quorum returns.
+      if (!this.quorumAvailable()) w.reject(this.noQuorum());
     });
+  }
+
+  /**
+   * The quorum is gone (membership): every waiting `record` rejects
+   * QUORUM_UNAVAILABLE now instead of at its round timeout. The entries stay
+   * queued and in their round, and are certified when the quorum returns.
+   */
+  quorumLost(): void {
+    const e = this.noQuorum();
+    for (const ws of this.roundWaiters.values()) for (const w of ws.splice(0)) w.reject(e);
+    for (const q of this.queue) for (const w of q.waiters.splice(0)) w.reject(e);
+  }
+
+  private noQuorum(): QallowError {
+    let up = 0;
+    for (const v of this.init.validators.validators.keys()) if (v === this.init.node || this.c.peerUp(v)) up++;
+    const { quorum, size } = this.init.validators;
+    return new QallowError('QUORUM_UNAVAILABLE', `no quorum of validators: ${up} of ${size} are up and ${quorum} are needed; the entry stays queued and is certified when the quorum returns`, { up, quorum, validators: size });
   }
 
   /** Handle a ledger message from a peer (decoded by the ledger actor). */

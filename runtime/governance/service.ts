@@ -164,6 +164,8 @@ export class GovernanceService implements EpochGovernance {
     const now = this.ledger.quorumAvailable();
     if (now !== this.lastQuorum) {
       this.lastQuorum = now;
+      // Records waiting for votes that cannot come answer now, not at their round timeout.
+      if (!now) this.ledger.quorumLost();
       this.c.logger.info({ component: 'governance', quorumAvailable: now }, now ? 'validator quorum available' : 'validator quorum lost');
       this.c.onQuorum?.(now);
     }

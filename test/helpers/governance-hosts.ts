@@ -56,6 +56,8 @@ export async function startGovHost(t: ExecutionContext, c: Cluster, network: Mem
     { node: id, secretKey: c.secrets.get(id)!, validators: c.set, ethics: ETHICS, adaptationFactor: 0.5, roundTimeoutMs: o.roundTimeoutMs ?? 2000 },
     { store, system, root: system.root, logger, peerUp: (n) => transport.peers().some((p) => p.id === n && p.state === 'up') },
   );
+  // As ClusterService tells the host of each membership change.
+  transport.onPeerState((peer, state) => gov.membershipChanged(peer, state));
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
