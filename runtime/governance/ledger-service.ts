@@ -188,6 +188,16 @@ export class LedgerService {
   private readonly catchUpAgain = new Set<string>();
   /** Per origin, the height a peer had above ours at the last periodic comparison. */
   private readonly seenAhead = new Map<string, number>();
+  /**
+   * Whether this origin knows its own chain is not behind what the cluster certified for it
+   * (a host restored from an older backup is): no round is proposed before.
+   */
+  private ownSynced = false;
+  private syncingOwn = false;
+  /** Peers whose heads this origin compared its own chain with since it last (re)synced it. */
+  private readonly ownHeardFrom = new Set<NodeId>();
+  /** This origin's height when it last took its chain from the store (adoptOwnChain). */
+  private adoptedHeight = 0;
   private readonly roundTimeoutMs: number;
   private readonly retryMs: number;
   private readonly maxBatch: number;
@@ -206,8 +216,26 @@ export class LedgerService {
   }
 
   async start(): Promise<void> {
+    await this.adoptOwnChain();
+    this.running = true;
+    // Nothing is proposed before this origin has compared its own chain with enough peers that
+    // it would see entries the cluster certified for it beyond its own height (syncOwn).
+    this.ownSynced = this.ownPeersNeeded() === 0;
+    if (this.ownSynced) this.resumePending();
+    else void this.syncOwn();
+    this.timer = setInterval(() => this.tick(), this.retryMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Take this origin's chain as the store holds it: its height and head hash, the keys of its
+   * recent entries (so a run that re-records after a restart, or events the cluster certified
+   * while this host's copy was older, are not entered twice), and the rounds still pending above it.
+   */
+  private async adoptOwnChain(): Promise<void> {
     const self = this.init.node;
     const height = await this.c.store.height(self);
+    this.lastHash = ZERO_HASH;
     if (height > 0) {
       const head = await this.c.store.get(self, height);
       this.lastHash = head!.hash;
@@ -217,8 +245,9 @@ export class LedgerService {
         for (const r of await this.c.store.entriesFrom(self, seq, MAX_FETCH)) this.committedKeys.add(eventKey(r.entry));
       }
     }
+    this.adoptedHeight = height;
     this.nextSeq = height + 1;
-    this.running = true;
+    this.resume.length = 0;
     // Rounds that were in flight when this host stopped (the one being certified, and the next
     // one if it was proposed while the first one's append synced) are proposed again, unchanged
     // and in order, before anything new.
@@ -230,12 +259,86 @@ export class LedgerService {
       this.lastHash = sha256(pending.entries.at(-1)!);
       this.c.logger.info({ component: 'ledger', firstSeq: pending.header.firstSeq, count: pending.header.count }, 'resuming a round that was in flight');
     }
-    const first = this.resume.shift();
-    if (first) this.startRound(first.batch, first.keys);
-    this.timer = setInterval(() => this.tick(), this.retryMs);
-    this.timer.unref();
+    // Queued events the chain now holds (fetched from peers) are recorded already.
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i]!;
+      if (!this.committedKeys.has(q.key)) continue;
+      this.queue.splice(i, 1);
+      this.byKey.delete(q.key);
+      for (const w of q.waiters.splice(0)) w.resolve();
+    }
   }
 
+  private resumePending(): void {
+    if (this.round) return;
+    const first = this.resume.shift();
+    if (first) this.startRound(first.batch, first.keys);
+    else void this.pump();
+  }
+
+  /** Peers (other hosts) whose heads this origin needs before proposing: as many as a quorum needs besides itself. */
+  private ownPeersNeeded(): number {
+    const others = [...this.init.validators.origins.keys()].filter((v) => v !== this.init.node).length;
+    const own = this.init.validators.validators.has(this.init.node) ? 1 : 0;
+    return Math.min(others, Math.max(0, this.init.validators.quorum - own));
+  }
+
+  /**
+   * Before proposing, compare this origin's own chain with its peers' copies
+   * of it: a host restored from an older backup is behind what the cluster
+   * already certified for it, and proposing its next seq would be a
+   * different entry for a certified seq (every validator refuses it:
+   * LEDGER_CONFLICT, for ever). Entries a peer holds beyond this host's
+   * height are fetched (verified as any catch-up) and adopted; then the
+   * origin proposes from the cluster's height. Done once heads came from as
+   * many peers as a quorum needs besides this host — no round could be
+   * certified with fewer anyway — and again whenever a validator says this
+   * origin equivocated.
+   */
+  private async syncOwn(): Promise<void> {
+    if (this.ownSynced || this.syncingOwn || !this.running) return;
+    this.syncingOwn = true;
+    const self = this.init.node;
+    try {
+      // Peers that came up while others were being asked are asked too, each once per pass.
+      const tried = new Set<NodeId>();
+      for (;;) {
+        const peers = [...this.init.validators.origins.keys()].filter((v) => v !== self && !tried.has(v) && !this.ownHeardFrom.has(v) && this.c.peerUp(v));
+        if (peers.length === 0 || this.ownHeardFrom.size >= this.ownPeersNeeded()) break;
+        for (const p of peers) tried.add(p);
+        await Promise.all(
+          peers.map(async (peer) => {
+            try {
+              const theirs = decodeHeadsReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'heads' }, 5000)).heads;
+              if ((theirs[self] ?? 0) > (await this.c.store.height(self))) await this.catchUp(peer, self);
+              this.ownHeardFrom.add(peer);
+            } catch {
+              // Not heard from: asked again at the next tick or when it comes up.
+            }
+          }),
+        );
+      }
+      // A catch-up of this origin still running (anti-entropy) may append more: wait for it.
+      if (!this.running || this.ownHeardFrom.size < this.ownPeersNeeded() || this.catchingUp.has(self)) return;
+      const after = await this.c.store.height(self);
+      if (after > this.adoptedHeight) {
+        this.c.logger.warn(
+          { component: 'ledger', origin: self, from: this.adoptedHeight, to: after, fetched: after - this.adoptedHeight },
+          "this host's own chain was behind what the cluster certified for it (restored from an older copy?): fetched its certified entries from peers before proposing",
+        );
+        // A round in flight for seqs the cluster had certified otherwise can never be certified:
+        // its events go back to the front of the queue (those the chain holds are recorded).
+        const r = this.round;
+        if (r && r.batch.header.firstSeq <= after) this.abandon(r);
+        await this.adoptOwnChain();
+      }
+      this.ownSynced = true;
+      this.c.logger.info({ component: 'ledger', origin: self, height: after, peers: [...this.ownHeardFrom] }, 'own chain compared with the cluster: proposing');
+      this.resumePending();
+    } finally {
+      this.syncingOwn = false;
+    }
+  }
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
@@ -333,6 +436,7 @@ export class LedgerService {
   peerUp(peer: NodeId): void {
     if (!this.running) return;
     this.askMissing();
+    if (!this.ownSynced) void this.syncOwn();
     void this.catchUpFrom(peer);
   }
 
@@ -377,7 +481,7 @@ export class LedgerService {
 
   private async pump(): Promise<void> {
     // One round at a time: `pumping` covers the await between taking the queue and starting the round.
-    if (this.round || this.pumping || !this.running) return;
+    if (this.round || this.pumping || !this.running || !this.ownSynced) return;
     const resumed = this.resume.shift();
     if (resumed) {
       this.startRound(resumed.batch, resumed.keys);
@@ -467,6 +571,37 @@ export class LedgerService {
     this.askMissing();
   }
 
+  /** Give up a round that cannot be certified: its events are queued again, first, with their waiters. */
+  private abandon(r: Round): void {
+    this.round = undefined;
+    const back: Queued[] = [];
+    r.batch.entries.forEach((e, i) => {
+      const key = r.keys[i]!;
+      const waiters = this.roundWaiters.get(key) ?? [];
+      this.roundWaiters.delete(key);
+      const { origin: _origin, seq: _seq, prevHash: _prev, timestamp: _ts, ...rest } = e;
+      const q: Queued = { key, draft: { ...rest, key } as EntryDraft, waiters };
+      this.byKey.set(key, q);
+      back.push(q);
+    });
+    this.queue.unshift(...back);
+    this.c.logger.warn({ component: 'ledger', firstSeq: r.batch.header.firstSeq, count: r.batch.header.count }, 'abandoned a round for seqs the cluster certified otherwise; its events are proposed again after the certified entries');
+  }
+
+  /**
+   * A validator refused this origin's round as a different entry for a seq
+   * it signed: this origin's chain is not the cluster's (it was restored from
+   * an older copy while running, or its sync missed entries). No more rounds
+   * until it has compared its chain with its peers again.
+   */
+  private ownDiverged(v: NodeId): void {
+    if (!this.ownSynced) return;
+    this.c.logger.warn({ component: 'ledger', validator: v }, 'a validator says this origin proposed a different entry for a seq it signed: comparing this host\'s own chain with the cluster again before proposing more');
+    this.ownSynced = false;
+    this.ownHeardFrom.clear();
+    void this.syncOwn();
+  }
+
   /** Ask every validator that has not voted and is not being asked now. */
   private askMissing(): void {
     const r = this.round;
@@ -481,6 +616,7 @@ export class LedgerService {
         (e: unknown) => {
           if (this.round === r) r.asked.delete(v);
           this.count(v, e);
+          if (this.round === r && isQallowError(e, 'LEDGER_CONFLICT')) this.ownDiverged(v);
         },
       );
     }
@@ -569,6 +705,7 @@ export class LedgerService {
 
   private tick(): void {
     if (!this.running) return;
+    if (!this.ownSynced) void this.syncOwn();
     this.askMissing();
     void this.pump();
     // Anti-entropy: now and then compare heads with one live peer, so a lost commit or a missed

@@ -73,9 +73,14 @@ export async function startGovHost(t: ExecutionContext, c: Cluster, network: Mem
   return { id, system, transport, store, gov, lines: sink.lines, waitForLine: (pred, timeoutMs = 20_000) => sink.waitFor(pred, timeoutMs), stop };
 }
 
-/** Every host knows every other as a peer (the memory transport connects them). */
+/** Every host knows every other as a peer (the memory transport connects them); a restarted host's new address replaces its old one. */
 export function linkAll(hosts: readonly GovHost[]): void {
-  for (const h of hosts) for (const o of hosts) if (h !== o && !h.transport.peers().some((p) => p.id === o.id)) h.transport.addPeer(o.transport.localPeer());
+  for (const h of hosts) {
+    for (const o of hosts) {
+      const spec = o.transport.localPeer();
+      if (h !== o && !h.transport.peers().some((p) => p.id === o.id && p.address === spec.address)) h.transport.addPeer(spec);
+    }
+  }
 }
 
 /** Resolves once `host` holds `origin`'s chain up to `seq` (from the store's append notifications). */
