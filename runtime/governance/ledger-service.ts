@@ -40,6 +40,13 @@
  *      event (same run, epoch, kind) joins the pending one instead of
  *      making a second entry.
  *
+ * Before its first round (and again when a validator says it equivocated),
+ * an origin compares its own chain with its peers' copies and fetches what
+ * the cluster certified for it beyond its height (syncOwn): a host restored
+ * from an older backup goes on from the cluster's height instead of
+ * proposing a different entry for a certified seq. A validator set of one
+ * (no peers) commits each round with the origin's own vote.
+ *
  * Replica side: a `commit` is decoded and appended (LedgerStore verifies
  * the certificate, the proof and the chain link). A gap (this host missed
  * entries: it was down or partitioned) starts a catch-up: `fetch` from the
