@@ -377,7 +377,7 @@ export class Host {
         return { actor: cmd.actor, action: 'stopped' };
       }
       case 'ledger.tail':
-        if (!this.governance) throw new QallowError('CONFIG_INVALID', `${this.config.node.id} keeps no ledger: governance runs only on a host with config.cluster`, { field: 'cluster' });
+        if (!this.governance) throw new QallowError('BAD_USAGE', `${this.config.node.id} has no ledger yet: governance has not started`, {});
         return ledgerTail(this.governance.ledgerStore, cmd);
       case 'shutdown':
         return this.shutdownCommand(adminEntry(cmd.type, '', this.config.node.id, 'done', `admin/shutdown/${Date.now()}/${this.adminCounter++}`));
