@@ -57,6 +57,7 @@ test('a host restored from an older backup fetches its own certified entries fro
   const line = await synced;
   t.like(line, { from: 3, to: 6 });
   t.is(await a.gov.ledgerStore.height(A), 7, 'epoch 5 was recorded already; epoch 7 is seq 7');
+  t.true(a.gov.status().ledger.ownChainSynced);
   const chain = await a.gov.ledgerStore.entriesFrom(A, 1, 100);
   t.deepEqual(chain.map((r) => r.entry.epoch), [1, 2, 3, 4, 5, 6, 7]);
   await Promise.all(others.map((h) => heightReached(h, A, 7)));

@@ -114,6 +114,8 @@ export interface LedgerStats {
   readonly applyLatencyMs: LatencySummary | null;
   readonly catchUps: number;
   readonly rejected: Readonly<Record<string, number>>;
+  /** False while this origin has not yet compared its own chain with its peers' (it proposes nothing meanwhile). */
+  readonly ownChainSynced: boolean;
 }
 
 export interface LatencySummary {
@@ -457,6 +459,7 @@ export class LedgerService {
       applyLatencyMs: this.applyLatency.summary(),
       catchUps: this.catchUps,
       rejected: { ...this.rejected },
+      ownChainSynced: this.ownSynced,
     };
   }
 
