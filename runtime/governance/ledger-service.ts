@@ -207,6 +207,8 @@ export class LedgerService {
   private readonly ownHeardFrom = new Set<NodeId>();
   /** This origin's height when it last took its chain from the store (adoptOwnChain). */
   private adoptedHeight = 0;
+  /** A retry of syncOwn while records wait for it (kept referenced: they are work in progress). */
+  private syncRetry: NodeJS.Timeout | undefined;
   private readonly roundTimeoutMs: number;
   private readonly retryMs: number;
   private readonly maxBatch: number;
@@ -328,7 +330,16 @@ export class LedgerService {
         );
       }
       // A catch-up of this origin still running (anti-entropy) may append more: wait for it.
-      if (!this.running || this.ownHeardFrom.size < this.ownPeersNeeded() || this.catchingUp.has(self)) return;
+      if (!this.running || this.ownHeardFrom.size < this.ownPeersNeeded() || this.catchingUp.has(self)) {
+        // Records wait for this: try again soon (peers coming up also trigger it).
+        if (this.running && this.queue.length > 0 && !this.syncRetry) {
+          this.syncRetry = setTimeout(() => {
+            this.syncRetry = undefined;
+            void this.syncOwn();
+          }, this.retryMs);
+        }
+        return;
+      }
       const after = await this.c.store.height(self);
       if (after > this.adoptedHeight) {
         this.c.logger.warn(
@@ -352,6 +363,8 @@ export class LedgerService {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.syncRetry) clearTimeout(this.syncRetry);
+    this.syncRetry = undefined;
     const stopped = new QallowError('QUORUM_UNAVAILABLE', 'the ledger stopped before the entry was certified; it is proposed again after restart', {});
     for (const ws of this.roundWaiters.values()) for (const w of ws) w.reject(stopped);
     for (const q of this.queue) for (const w of q.waiters) w.reject(stopped);
@@ -400,7 +413,8 @@ export class LedgerService {
       }
       q.waiters.push(w);
       this.armTimeout(w);
-      void this.pump();
+      if (this.ownSynced) void this.pump();
+      else void this.syncOwn();
       // Membership already shows too few validators up: say so now rather than after the round
       // timeout. The entry stays queued (its round, if one started, keeps asking) and is certified
       // when the quorum returns.
