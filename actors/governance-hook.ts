@@ -1,8 +1,9 @@
 /**
  * The contract between a run engine and whatever records its governance
  * decisions (SPEC §3: every ethics_check, rollback, adaptation and halt is a
- * ledger entry). The ledger (runtime/ledger) implements it with a validator
- * quorum; `localGovernance` below is the no-cluster default, which only logs.
+ * ledger entry). The ledger (runtime/governance) implements it with a validator
+ * quorum (a host without a cluster is its own quorum of 1); `localGovernance`
+ * below, which only logs, is the default when none is handed in.
  *
  * Delivery, as the engine does it (actors/run-engine.ts):
  * - per epoch boundary, events in order: `ethics_check` for the epoch's
@@ -83,7 +84,7 @@ export interface EpochGovernance {
   record(event: GovernanceEvent): Promise<void>;
 }
 
-/** The default without a cluster: every event is a log line. */
+/** The default when no ledger is handed in (offline runs, tests): every event is a log line. A host always hands in its ledger, with or without a cluster. */
 export function localGovernance(logger: Logger): EpochGovernance {
   return {
     record(event: GovernanceEvent): Promise<void> {

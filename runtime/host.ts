@@ -23,6 +23,8 @@ import { AdminVerifier } from './admin/verifier.js';
 import { NonceLog } from './admin/nonce-log.js';
 import { generateCurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
+import type { NodeIdentity } from './identity/identity.js';
+import { loadOrCreateLocalIdentity } from './identity/local-node.js';
 import { ClusterService } from './cluster/service.js';
 import { GovernanceService } from './governance/service.js';
 import { adminEntry, supervisionEntry, type EntryDraft } from './governance/events.js';
@@ -200,12 +202,15 @@ export class Host {
    * member (this host and its configured peers) is a validator; phase actors
    * record their governance events through the ledger; a lost quorum pauses
    * runs at their next epoch boundary and its return resumes them (SPEC §3).
+   * A host without a cluster keeps its own ledger with itself as the only
+   * validator (quorum 1 of 1), signed with an identity kept in its data dir
+   * (runtime/identity/local-node.ts).
    */
   private async startGovernance(): Promise<void> {
     const cfg = this.config;
-    const cluster = this.cluster!;
-    const own = await readNodeKeys(cfg.cluster!.identityDir);
-    const validators = ValidatorSet.of([{ nodeId: nodeIdOf(cfg.node.id), publicKey: own.ed25519.publicKey }, ...cluster.members]);
+    const cluster = this.cluster;
+    const own = cfg.cluster ? await readNodeKeys(cfg.cluster.identityDir) : await this.localIdentity();
+    const validators = ValidatorSet.of([{ nodeId: nodeIdOf(cfg.node.id), publicKey: own.ed25519.publicKey }, ...(cluster?.members ?? [])]);
     this.governance = new GovernanceService(
       { node: nodeIdOf(cfg.node.id), secretKey: own.ed25519.secretKey, validators, ethics: cfg.ethics, adaptationFactor: cfg.governance.adaptationFactor },
       {
@@ -213,7 +218,7 @@ export class Host {
         system: this.system!,
         root: this.system!.root,
         logger: this.c.logger,
-        peerUp: (n) => cluster.peerStatus(n) === 'up',
+        peerUp: (n) => cluster?.peerStatus(n) === 'up',
         onQuorum: (available) => {
           for (const ref of this.runs.values()) ref.tryTell({ type: 'quorum', available });
         },
@@ -223,9 +228,15 @@ export class Host {
     // Safety net beside the membership trigger: a run can pause for the quorum while it is in fact
     // there (its round took longer than the round timeout, e.g. under load), and then no membership
     // change would come to wake it. Once a second, runs paused for the quorum are told it is back.
+    // One nudge at a time per run: a run still recording after the last one (its round waits for
+    // votes) is not sent another, so nudges never pile up in its mailbox ahead of status or drain.
+    const nudged = new Map<string, RunStatus>();
     this.quorumTimer = setInterval(() => {
       if (!this.governance?.quorumAvailable()) return;
-      for (const [run, s] of this.latest) if (s.pauseReason === 'quorum') this.runs.get(run)?.tryTell({ type: 'quorum', available: true });
+      for (const [run, s] of this.latest) {
+        if (s.pauseReason !== 'quorum' || nudged.get(run) === s) continue;
+        if (this.runs.get(run)?.tryTell({ type: 'quorum', available: true }).ok) nudged.set(run, s);
+      }
     }, 1000);
     this.quorumTimer.unref();
     this.ledgerMetrics = {
@@ -240,6 +251,13 @@ export class Host {
       const action = e.type === 'actor-restarted' ? 'restart' : 'escalate';
       this.recordAction(supervisionEntry(actor, action, restarts, cfg.supervision.withinSeconds * 1000, `supervision/${actor}/${e.type}/${restarts}/${Date.now()}`));
     });
+  }
+
+  /** A host without a cluster: its identity from its data dir, created on the first start. */
+  private async localIdentity(): Promise<NodeIdentity> {
+    const local = await loadOrCreateLocalIdentity(this.config.dataDir, this.config.node.id);
+    if (local.created) this.c.logger.info({ component: 'governance', dir: local.dir, publicKey: local.identity.ed25519.publicKey.hex }, 'created this host\'s identity for its own ledger (no cluster: it is the only validator)');
+    return local.identity;
   }
 
   /** Record an admin or supervision action in the ledger without holding up the caller (it stays queued without a quorum). */
@@ -264,8 +282,8 @@ export class Host {
       });
       clusterEndpoint = await this.cluster.start();
       this.readiness?.up('cluster');
-      await this.startGovernance();
     }
+    await this.startGovernance();
     const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
     const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
     // Accepted nonces survive a restart (runtime/admin/nonce-log.ts): a replay stays refused.
@@ -285,13 +303,55 @@ export class Host {
     }
   }
 
-  /** Every accepted admin command lands here (the endpoint has verified it). */
+  /**
+   * Every verified admin command lands here. State-changing commands are
+   * ledger entries of what happened, recorded once the command has run:
+   * `done`, or `refused:CODE` with the QallowError code it failed with
+   * (runtime/governance/events.ts). Status queries are not governance actions.
+   */
   private async handleAdmin(cmd: AdminCommand): Promise<unknown> {
-    // State-changing commands are ledger entries; status queries are not governance actions.
-    if (cmd.type !== 'status' && cmd.type !== 'runs' && cmd.type !== 'ledger.tail') {
-      const target = 'run' in cmd ? cmd.run : 'actor' in cmd ? cmd.actor : cmd.type === 'run' ? (cmd.id ?? '') : this.config.node.id;
-      this.recordAction(adminEntry(cmd.type, 'run' in cmd ? cmd.run : '', target, `admin/${cmd.type}/${target}/${Date.now()}/${this.adminCounter++}`));
+    // `shutdown` records its own entry, certified before the host stops (shutdownCommand).
+    if (cmd.type === 'status' || cmd.type === 'runs' || cmd.type === 'ledger.tail' || cmd.type === 'shutdown') return this.carryOutAdmin(cmd);
+    // The run a command is about, and its target (a new run: its id, which carryOutAdmin may choose).
+    const run = 'run' in cmd ? cmd.run : '';
+    let newRun = cmd.type === 'run' ? (cmd.id ?? '') : '';
+    const target = (): string => ('actor' in cmd ? cmd.actor : 'run' in cmd ? cmd.run : cmd.type === 'run' ? newRun : this.config.node.id);
+    const key = `admin/${cmd.type}/${Date.now()}/${this.adminCounter++}`;
+    let out: unknown;
+    try {
+      out = await this.carryOutAdmin(cmd);
+    } catch (e) {
+      this.recordAction(adminEntry(cmd.type, run, target(), `refused:${isQallowError(e) ? e.code : 'INTERNAL'}`, key));
+      throw e;
     }
+    if (cmd.type === 'run') newRun = (out as RunStatus).run;
+    this.recordAction(adminEntry(cmd.type, run, target(), 'done', key));
+    return out;
+  }
+
+  /**
+   * `shutdown`: its entry is certified before the host stops, while the
+   * quorum is still there (after the stop its round could only commit at the
+   * next start). Without a quorum the host stops anyway and says so.
+   */
+  private async shutdownCommand(entry: EntryDraft): Promise<unknown> {
+    const node = this.config.node.id;
+    let ledger: string;
+    try {
+      if (!this.governance) throw new QallowError('QUORUM_UNAVAILABLE', 'governance has not started', {});
+      await this.governance.record(entry);
+      ledger = 'certified';
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      ledger = `not certified before the stop: ${why}`;
+      this.c.logger.warn({ component: 'governance', kind: 'admin', command: 'shutdown', code: isQallowError(e) ? e.code : 'INTERNAL', err: why }, "the shutdown's ledger entry could not be certified before the stop; its round, if it began, is proposed again at the next start");
+    }
+    setImmediate(() => this.c.onShutdown?.());
+    return { node, action: 'shutting down: runs drain, then the host stops', ledger };
+  }
+
+  /** Carry out a verified admin command (handleAdmin records the state-changing ones). */
+  private async carryOutAdmin(cmd: AdminCommand): Promise<unknown> {
     switch (cmd.type) {
       case 'status':
         return this.hostStatus();
@@ -324,11 +384,10 @@ export class Host {
         return { actor: cmd.actor, action: 'stopped' };
       }
       case 'ledger.tail':
-        if (!this.governance) throw new QallowError('CONFIG_INVALID', `${this.config.node.id} keeps no ledger: governance runs only on a host with config.cluster`, { field: 'cluster' });
+        if (!this.governance) throw new QallowError('BAD_USAGE', `${this.config.node.id} has no ledger yet: governance has not started`, {});
         return ledgerTail(this.governance.ledgerStore, cmd);
       case 'shutdown':
-        setImmediate(() => this.c.onShutdown?.());
-        return { node: this.config.node.id, action: 'shutting down: runs drain, then the host stops' };
+        return this.shutdownCommand(adminEntry(cmd.type, '', this.config.node.id, 'done', `admin/shutdown/${Date.now()}/${this.adminCounter++}`));
     }
   }
 
@@ -366,7 +425,7 @@ export class Host {
       node: this.config.node.id,
       uptimeMs: Math.round(process.uptime() * 1000),
       cluster: this.cluster?.status() ?? null,
-      governance: (await this.governance?.status()) ?? null,
+      governance: this.governance?.status() ?? null,
       pid: process.pid,
       admin: this.endpoint?.admin ?? null,
       pool: this.pool?.stats() ?? null,
@@ -376,11 +435,16 @@ export class Host {
     };
   }
 
-  /** Every run: those driven now (live status) and those only in the store. */
+  /**
+   * Every run: those driven now (their last reported status, kept as they
+   * report it) and those only in the store. Never asks a phase actor: one
+   * busy recording its governance events (a round waiting for votes) must
+   * not hold up `status` or `runs`.
+   */
   async allRuns(): Promise<Array<Record<string, unknown>>> {
     const out: Array<Record<string, unknown>> = [];
     for (const run of await this.store!.runs()) {
-      const live = this.runs.has(run) ? await this.status(run).catch(() => null) : null;
+      const live = this.runs.has(run) ? this.latest.get(run) : undefined;
       if (live) {
         out.push({ ...live });
         continue;

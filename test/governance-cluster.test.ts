@@ -3,9 +3,10 @@
  * entries are certified by a quorum (3 of 4) and replicated; a host killed
  * mid-run catches up after restart and all four ledgers end identical and
  * verify offline; with 2 of 4 down runs pause and nothing commits, and they
- * resume when one returns.
+ * resume when one returns; a host restored from an older backup fetches its
+ * own certified entries before proposing, and its runs go on.
  */
-import { readFile } from 'node:fs/promises';
+import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeEntry } from '../runtime/ledger/entry.js';
@@ -121,4 +122,62 @@ test('with 2 of 4 hosts down runs pause and nothing commits; they resume when on
   const after = JSON.parse((await c.cli('gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } };
   t.true((after.governance.heads['gov-a'] ?? 0) > before, 'entries committed after the quorum returned');
   await stopAll(c);
+});
+
+test('a host restored from an older backup fetches its own certified entries before proposing; its runs go on, status answers, SIGTERM completes', async (t) => {
+  const c = await startCluster(t, { names: NAMES, config: () => ({ epochTicks: 100 }) });
+  await allUp(c);
+  const run = (id: string): Promise<{ code: number; stderr: string }> =>
+    c.cli('gov-a', ['run', 'phase13', '--pockets', '1024', '--ticks', '300', '--coupling', '0.002', '--id', id, '--backend', 'js']);
+  const heads = async (name: string): Promise<Record<string, number>> => {
+    const s = await c.cli(name, ['status', '--json']);
+    if (s.code !== 0) throw new Error(`status on ${name}: ${s.stderr}`);
+    return (JSON.parse(s.stdout) as { governance: { heads: Record<string, number> } }).governance.heads;
+  };
+  const stopA = async (): Promise<void> => {
+    const a = c.hosts[0]!;
+    a.child.kill('SIGTERM');
+    t.like(await a.exited, { code: 0 }, 'SIGTERM stops gov-a');
+  };
+  const startA = async (): Promise<HostProcess> => {
+    const at = Date.now();
+    const a = c.restart(0);
+    await a.waitFor((l) => l.msg === 'host started', 'gov-a started');
+    await Promise.all(['gov-b', 'gov-c', 'gov-d'].map((p) => a.waitFor(membershipChange(p, 'up', at), `${p} up on gov-a`)));
+    return a;
+  };
+
+  t.is((await run('r1')).code, 0);
+  await c.hosts[0]!.waitFor(runDone('r1'), 'r1 finished', 120_000);
+  await stopA();
+  // The backup: gov-a's whole data dir (LMDB and vote log), copied while it is stopped.
+  const backup = join(c.dir, 'gov-a-backup');
+  await cp(c.dataDir('gov-a'), backup, { recursive: true });
+
+  let a = await startA();
+  t.is((await run('r2')).code, 0);
+  await a.waitFor(runDone('r2'), 'r2 finished', 120_000);
+  const certified = (await heads('gov-a'))['gov-a']!;
+  await stopA();
+
+  // Restored: gov-a's chain ends where the backup was taken; the cluster's copy of it goes on.
+  await rm(c.dataDir('gov-a'), { recursive: true, force: true });
+  await cp(backup, c.dataDir('gov-a'), { recursive: true });
+  a = await startA();
+  const behind = await a.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith("this host's own chain was behind what the cluster certified for it"), 'gov-a catches up on its own chain', 60_000);
+  t.is(behind['to'], certified, 'it fetched up to what the cluster had certified for it');
+  t.true(Number(behind['from']) < certified);
+  t.true((await heads('gov-a'))['gov-a']! >= certified, 'status answers, with the cluster\'s height');
+  t.is((await run('r3')).code, 0);
+  await a.waitFor(runDone('r3'), 'r3 finished', 120_000);
+  const after = (await heads('gov-a'))['gov-a']!;
+  t.true(after > certified, `r3's entries certified after the catch-up (${certified} → ${after})`);
+  const refusals = c.hosts.slice(1).flatMap((h) => h.lines.filter((l) => l.msg === 'proposal refused' && l['origin'] === 'gov-a'));
+  t.deepEqual(refusals, [], 'no validator was asked to sign a different entry for a certified seq');
+  await stopA();
+  await stopAll(c);
+  for (const n of NAMES) {
+    const v = await runCli(['ledger', 'verify', '--data', c.dataDir(n)]);
+    t.is(v.code, 0, `${n}: ${v.stdout}${v.stderr}`);
+  }
 });

@@ -147,4 +147,7 @@ test('decision rules per kind', (t) => {
   t.regex(decisionProblem(entryOf('adaptation', id, 1, ZERO_HASH, { detail: { rings: [1], fromCoupling: [0.01], toCoupling: [0.009] } }), RULE, 0.5) ?? '', /not × 0.5/);
   t.regex(decisionProblem(entryOf('rollback', id, 5, ZERO_HASH, { detail: { toEpoch: 7, reason: 'x' } }), RULE, 0.5) ?? '', /does not go back/);
   t.regex(decisionProblem(entryOf('admin', id, 1, ZERO_HASH, { detail: { command: 'format-disk', actorOrRun: 'x' } }), RULE, 0.5) ?? '', /not one qallow has/);
+  // An admin entry says what came of the command: done, refused:CODE, or (earlier versions) accepted.
+  for (const decision of ['done', 'refused:ACTOR_NOT_FOUND', 'accepted']) t.is(decisionProblem(entryOf('admin', id, 1, ZERO_HASH, { decision }), RULE, 0.5), null, decision);
+  for (const decision of ['admin', 'refused:', 'refused:not a code', 'ok']) t.regex(decisionProblem(entryOf('admin', id, 1, ZERO_HASH, { decision }), RULE, 0.5) ?? '', /must be "done" or "refused:CODE"/, decision);
 });

@@ -5,7 +5,8 @@
  * SIGINT; `-n 5 --json` gives the five newest as export lines that parse
  * and carry their certificates; the human line names origin#seq, kind, run,
  * epoch, decision, figures and the certificate size. A host without a
- * cluster keeps no ledger (exit 1); bad -n is usage (exit 2).
+ * cluster keeps its own ledger (it is the only validator), and an admin
+ * command that fails is in it as `refused:CODE`; bad -n is usage (exit 2).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -73,8 +74,8 @@ test('four hosts: --follow prints a run’s entries while it runs, each once and
 
   const run = await c.cli('lt-a', ['run', 'phase13', '--pockets', '1024', '--ticks', '6000', '--coupling', '0.002', '--id', 'lt', '--backend', 'js']);
   t.is(run.code, 0, run.stderr);
-  // The admin entry for the run command, then the run's ethics checks, as they commit.
-  await tail.waitFor((l) => / {2}admin {2}accepted {2}run lt$/.test(l.replace(/ {2}certified.*/, '')), 'the admin entry of `run`');
+  // The admin entry for the run command (recorded once it ran: `done`), then the run's ethics checks, as they commit.
+  await tail.waitFor((l) => / {2}admin {2}done {2}run lt$/.test(l.replace(/ {2}certified.*/, '')), 'the admin entry of `run`');
   await tail.waitFor((l) => l.includes('  ethics_check  run lt  epoch 3  '), 'the ethics check of epoch 3');
   const runs = JSON.parse((await c.cli('lt-a', ['runs', '--json'])).stdout) as Array<{ run: string; tick: number; ticks: number; state: string }>;
   const lt = runs.find((r) => r.run === 'lt')!;
@@ -122,7 +123,7 @@ test('four hosts: --follow prints a run’s entries while it runs, each once and
   t.is(again.governance.heads['lt-a'], head);
 });
 
-test('a host without a cluster keeps no ledger; -n out of range is bad usage', async (t) => {
+test('a host without a cluster keeps its own ledger (quorum 1 of 1): a failed command is recorded as refused with its code; -n out of range is bad usage', async (t) => {
   const dir = await tempDir(t);
   const keys = join(dir, 'keys');
   t.is((await runCli(['keys', 'gen', '--node-id', 'admin', '--out', keys])).code, 0);
@@ -131,9 +132,16 @@ test('a host without a cluster keeps no ledger; -n out of range is bad usage', a
   t.teardown(() => void host.child.kill('SIGKILL'));
   await host.waitFor((l) => l.msg === 'host started', 'host started');
   const target = ['--data', join(dir, 'data'), '--admin-key', join(keys, 'admin.secret.json')];
-  const r = await runCli(['ledger', 'tail', ...target]);
-  t.is(r.code, 1);
-  t.regex(r.stderr, /solo keeps no ledger/);
+  // The ledger records what happened: the command failed, so its entry says refused and why.
+  const pause = await runCli(['pause', 'no-such-run', ...target]);
+  t.is(pause.code, 1, pause.stderr);
+  t.regex(pause.stderr, /ACTOR_NOT_FOUND|no run no-such-run/);
+  const tail = follow(['ledger', 'tail', '--follow', '--interval', '100', ...target]);
+  t.teardown(() => void tail.stop());
+  const line = await tail.waitFor((l) => l.startsWith('solo#1  '), 'the entry of the pause');
+  t.regex(line, /^solo#1 {2}\S+ {2}admin {2}run no-such-run {2}epoch 0 {2}tick 0 {2}refused:ACTOR_NOT_FOUND {2}pause no-such-run {2}certified 1\/1$/);
+  t.false(tail.lines.some((l) => / admin {2}(accepted|done) /.test(l)), 'no entry claims the failed command was accepted');
+  await tail.stop();
   const bad = await runCli(['ledger', 'tail', '-n', '5000', ...target]);
   t.is(bad.code, 2, bad.stderr);
   t.regex(bad.stderr, /-n must be 0\.\.1000/);

@@ -2,7 +2,7 @@
  * `qallow top` without a terminal (stdout a pipe): one whole frame per
  * refresh, no escape codes, exactly --iterations frames, exit 0; --json
  * one JSON line per refresh; a host
- * without a cluster says so; a --peer-data directory that leads nowhere is
+ * without a cluster says so and shows its own ledger; a --peer-data directory that leads nowhere is
  * shown as unreachable; bad values and an unreachable host fail with their
  * exit codes. One host as a real process.
  */
@@ -44,7 +44,9 @@ test('top on a pipe: --iterations frames without escapes, the runs row, peers th
   t.regex(last, /no cluster/);
   t.regex(last, /^p1\s+phase13\s+done\s+400\/400\s+4\s+\S+\s+(pass|fail) \d+\/1/m, last);
   t.regex(last, /^…\S*\/nowhere\s+not a member .*unreachable: BAD_USAGE/m, 'a peer data dir without endpoint.json');
-  t.regex(last, /^LEDGER .*no ledger/m);
+  // No cluster: its own ledger (it is the only validator), with the run's entries in it.
+  t.regex(last, /^LEDGER {2}\d+ committed by this host/m);
+  t.regex(last, /^pipe-a\s+[1-9]\d*/m, 'its own origin row, with a height');
   t.regex(last, /^qallow:\/\/pipe-a\/runs\/p1\s+\S+\s+\d+\/\d+/m, 'the run actor with its mailbox');
 
   const json = await cli(['top', '--iterations', '2', '--interval', '100', '--json']);

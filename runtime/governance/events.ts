@@ -26,9 +26,22 @@ export type EntryDraft = {
 /** Figures of entries that are not ethics checks. */
 const NO_FIGURES: Figures = { minTotal: 0, maxEntropy: 0, passed: 0, lanes: 0 };
 
-/** An accepted admin command; `key` must be unique per command (the host numbers them). */
-export function adminEntry(command: string, run: string, target: string, key: string): EntryDraft {
-  return { kind: 'admin', run, epoch: 0, tick: 0, stateHash: ZERO_HASH, figures: NO_FIGURES, decision: 'accepted', detail: { command, actorOrRun: target }, key };
+/**
+ * What an admin entry's `decision` says happened (runtime/ledger/README.md): `done` — the
+ * command was carried out (`shutdown`: the host stops on it); `refused:CODE` — it was verified
+ * but failed with that QallowError code; `accepted` — written by earlier versions before the
+ * command ran, outcome not recorded.
+ */
+export type AdminOutcome = 'done' | `refused:${string}` | 'accepted';
+
+/** Whether `decision` is an admin entry's outcome. */
+export function isAdminOutcome(decision: string): decision is AdminOutcome {
+  return decision === 'done' || decision === 'accepted' || /^refused:[A-Z][A-Z0-9_]{0,54}$/.test(decision);
+}
+
+/** An admin command and what came of it; `key` must be unique per command (the host numbers them). */
+export function adminEntry(command: string, run: string, target: string, outcome: AdminOutcome, key: string): EntryDraft {
+  return { kind: 'admin', run, epoch: 0, tick: 0, stateHash: ZERO_HASH, figures: NO_FIGURES, decision: outcome, detail: { command, actorOrRun: target }, key };
 }
 
 /** A supervision decision: an actor restarted (its incarnation) or an escalation. */

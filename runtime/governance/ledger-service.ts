@@ -40,6 +40,13 @@
  *      event (same run, epoch, kind) joins the pending one instead of
  *      making a second entry.
  *
+ * Before its first round (and again when a validator says it equivocated),
+ * an origin compares its own chain with its peers' copies and fetches what
+ * the cluster certified for it beyond its height (syncOwn): a host restored
+ * from an older backup goes on from the cluster's height instead of
+ * proposing a different entry for a certified seq. A validator set of one
+ * (no peers) commits each round with the origin's own vote.
+ *
  * Replica side: a `commit` is decoded and appended (LedgerStore verifies
  * the certificate, the proof and the chain link). A gap (this host missed
  * entries: it was down or partitioned) starts a catch-up: `fetch` from the
@@ -107,6 +114,8 @@ export interface LedgerStats {
   readonly applyLatencyMs: LatencySummary | null;
   readonly catchUps: number;
   readonly rejected: Readonly<Record<string, number>>;
+  /** False while this origin has not yet compared its own chain with its peers' (it proposes nothing meanwhile). */
+  readonly ownChainSynced: boolean;
 }
 
 export interface LatencySummary {
@@ -188,6 +197,18 @@ export class LedgerService {
   private readonly catchUpAgain = new Set<string>();
   /** Per origin, the height a peer had above ours at the last periodic comparison. */
   private readonly seenAhead = new Map<string, number>();
+  /**
+   * Whether this origin knows its own chain is not behind what the cluster certified for it
+   * (a host restored from an older backup is): no round is proposed before.
+   */
+  private ownSynced = false;
+  private syncingOwn = false;
+  /** Peers whose heads this origin compared its own chain with since it last (re)synced it. */
+  private readonly ownHeardFrom = new Set<NodeId>();
+  /** This origin's height when it last took its chain from the store (adoptOwnChain). */
+  private adoptedHeight = 0;
+  /** A retry of syncOwn while records wait for it (kept referenced: they are work in progress). */
+  private syncRetry: NodeJS.Timeout | undefined;
   private readonly roundTimeoutMs: number;
   private readonly retryMs: number;
   private readonly maxBatch: number;
@@ -206,8 +227,26 @@ export class LedgerService {
   }
 
   async start(): Promise<void> {
+    await this.adoptOwnChain();
+    this.running = true;
+    // Nothing is proposed before this origin has compared its own chain with enough peers that
+    // it would see entries the cluster certified for it beyond its own height (syncOwn).
+    this.ownSynced = this.ownPeersNeeded() === 0;
+    if (this.ownSynced) this.resumePending();
+    else void this.syncOwn();
+    this.timer = setInterval(() => this.tick(), this.retryMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Take this origin's chain as the store holds it: its height and head hash, the keys of its
+   * recent entries (so a run that re-records after a restart, or events the cluster certified
+   * while this host's copy was older, are not entered twice), and the rounds still pending above it.
+   */
+  private async adoptOwnChain(): Promise<void> {
     const self = this.init.node;
     const height = await this.c.store.height(self);
+    this.lastHash = ZERO_HASH;
     if (height > 0) {
       const head = await this.c.store.get(self, height);
       this.lastHash = head!.hash;
@@ -217,8 +256,9 @@ export class LedgerService {
         for (const r of await this.c.store.entriesFrom(self, seq, MAX_FETCH)) this.committedKeys.add(eventKey(r.entry));
       }
     }
+    this.adoptedHeight = height;
     this.nextSeq = height + 1;
-    this.running = true;
+    this.resume.length = 0;
     // Rounds that were in flight when this host stopped (the one being certified, and the next
     // one if it was proposed while the first one's append synced) are proposed again, unchanged
     // and in order, before anything new.
@@ -230,16 +270,101 @@ export class LedgerService {
       this.lastHash = sha256(pending.entries.at(-1)!);
       this.c.logger.info({ component: 'ledger', firstSeq: pending.header.firstSeq, count: pending.header.count }, 'resuming a round that was in flight');
     }
-    const first = this.resume.shift();
-    if (first) this.startRound(first.batch, first.keys);
-    this.timer = setInterval(() => this.tick(), this.retryMs);
-    this.timer.unref();
+    // Queued events the chain now holds (fetched from peers) are recorded already.
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i]!;
+      if (!this.committedKeys.has(q.key)) continue;
+      this.queue.splice(i, 1);
+      this.byKey.delete(q.key);
+      for (const w of q.waiters.splice(0)) w.resolve();
+    }
   }
 
+  private resumePending(): void {
+    if (this.round) return;
+    const first = this.resume.shift();
+    if (first) this.startRound(first.batch, first.keys);
+    else void this.pump();
+  }
+
+  /** Peers (other hosts) whose heads this origin needs before proposing: as many as a quorum needs besides itself. */
+  private ownPeersNeeded(): number {
+    const others = [...this.init.validators.origins.keys()].filter((v) => v !== this.init.node).length;
+    const own = this.init.validators.validators.has(this.init.node) ? 1 : 0;
+    return Math.min(others, Math.max(0, this.init.validators.quorum - own));
+  }
+
+  /**
+   * Before proposing, compare this origin's own chain with its peers' copies
+   * of it: a host restored from an older backup is behind what the cluster
+   * already certified for it, and proposing its next seq would be a
+   * different entry for a certified seq (every validator refuses it:
+   * LEDGER_CONFLICT, for ever). Entries a peer holds beyond this host's
+   * height are fetched (verified as any catch-up) and adopted; then the
+   * origin proposes from the cluster's height. Done once heads came from as
+   * many peers as a quorum needs besides this host — no round could be
+   * certified with fewer anyway — and again whenever a validator says this
+   * origin equivocated.
+   */
+  private async syncOwn(): Promise<void> {
+    if (this.ownSynced || this.syncingOwn || !this.running) return;
+    this.syncingOwn = true;
+    const self = this.init.node;
+    try {
+      // Peers that came up while others were being asked are asked too, each once per pass.
+      const tried = new Set<NodeId>();
+      for (;;) {
+        const peers = [...this.init.validators.origins.keys()].filter((v) => v !== self && !tried.has(v) && !this.ownHeardFrom.has(v) && this.c.peerUp(v));
+        if (peers.length === 0 || this.ownHeardFrom.size >= this.ownPeersNeeded()) break;
+        for (const p of peers) tried.add(p);
+        await Promise.all(
+          peers.map(async (peer) => {
+            try {
+              const theirs = decodeHeadsReply(await this.c.system.ask(`qallow://${peer}/${LEDGER_ACTOR}`, { type: 'heads' }, 5000)).heads;
+              if ((theirs[self] ?? 0) > (await this.c.store.height(self))) await this.catchUp(peer, self);
+              this.ownHeardFrom.add(peer);
+            } catch {
+              // Not heard from: asked again at the next tick or when it comes up.
+            }
+          }),
+        );
+      }
+      // A catch-up of this origin still running (anti-entropy) may append more: wait for it.
+      if (!this.running || this.ownHeardFrom.size < this.ownPeersNeeded() || this.catchingUp.has(self)) {
+        // Records wait for this: try again soon (peers coming up also trigger it).
+        if (this.running && this.queue.length > 0 && !this.syncRetry) {
+          this.syncRetry = setTimeout(() => {
+            this.syncRetry = undefined;
+            void this.syncOwn();
+          }, this.retryMs);
+        }
+        return;
+      }
+      const after = await this.c.store.height(self);
+      if (after > this.adoptedHeight) {
+        this.c.logger.warn(
+          { component: 'ledger', origin: self, from: this.adoptedHeight, to: after, fetched: after - this.adoptedHeight },
+          "this host's own chain was behind what the cluster certified for it (restored from an older copy?): fetched its certified entries from peers before proposing",
+        );
+        // A round in flight for seqs the cluster had certified otherwise can never be certified:
+        // its events go back to the front of the queue (those the chain holds are recorded).
+        const r = this.round;
+        if (r && r.batch.header.firstSeq <= after) this.abandon(r);
+        await this.adoptOwnChain();
+      }
+      this.ownSynced = true;
+      this.c.logger.info({ component: 'ledger', origin: self, height: after, peers: [...this.ownHeardFrom] }, 'own chain compared with the cluster: proposing');
+      this.resumePending();
+    } finally {
+      this.syncingOwn = false;
+    }
+  }
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.syncRetry) clearTimeout(this.syncRetry);
+    this.syncRetry = undefined;
     const stopped = new QallowError('QUORUM_UNAVAILABLE', 'the ledger stopped before the entry was certified; it is proposed again after restart', {});
     for (const ws of this.roundWaiters.values()) for (const w of ws) w.reject(stopped);
     for (const q of this.queue) for (const w of q.waiters) w.reject(stopped);
@@ -277,6 +402,7 @@ export class LedgerService {
       if (inRound) {
         inRound.push(w);
         this.armTimeout(w);
+        if (!this.quorumAvailable()) w.reject(this.noQuorum());
         return;
       }
       let q = this.byKey.get(key);
@@ -287,8 +413,31 @@ export class LedgerService {
       }
       q.waiters.push(w);
       this.armTimeout(w);
-      void this.pump();
+      if (this.ownSynced) void this.pump();
+      else void this.syncOwn();
+      // Membership already shows too few validators up: say so now rather than after the round
+      // timeout. The entry stays queued (its round, if one started, keeps asking) and is certified
+      // when the quorum returns.
+      if (!this.quorumAvailable()) w.reject(this.noQuorum());
     });
+  }
+
+  /**
+   * The quorum is gone (membership): every waiting `record` rejects
+   * QUORUM_UNAVAILABLE now instead of at its round timeout. The entries stay
+   * queued and in their round, and are certified when the quorum returns.
+   */
+  quorumLost(): void {
+    const e = this.noQuorum();
+    for (const ws of this.roundWaiters.values()) for (const w of ws.splice(0)) w.reject(e);
+    for (const q of this.queue) for (const w of q.waiters.splice(0)) w.reject(e);
+  }
+
+  private noQuorum(): QallowError {
+    let up = 0;
+    for (const v of this.init.validators.validators.keys()) if (v === this.init.node || this.c.peerUp(v)) up++;
+    const { quorum, size } = this.init.validators;
+    return new QallowError('QUORUM_UNAVAILABLE', `no quorum of validators: ${up} of ${size} are up and ${quorum} are needed; the entry stays queued and is certified when the quorum returns`, { up, quorum, validators: size });
   }
 
   /** Handle a ledger message from a peer (decoded by the ledger actor). */
@@ -310,6 +459,7 @@ export class LedgerService {
   peerUp(peer: NodeId): void {
     if (!this.running) return;
     this.askMissing();
+    if (!this.ownSynced) void this.syncOwn();
     void this.catchUpFrom(peer);
   }
 
@@ -323,6 +473,7 @@ export class LedgerService {
       applyLatencyMs: this.applyLatency.summary(),
       catchUps: this.catchUps,
       rejected: { ...this.rejected },
+      ownChainSynced: this.ownSynced,
     };
   }
 
@@ -354,7 +505,7 @@ export class LedgerService {
 
   private async pump(): Promise<void> {
     // One round at a time: `pumping` covers the await between taking the queue and starting the round.
-    if (this.round || this.pumping || !this.running) return;
+    if (this.round || this.pumping || !this.running || !this.ownSynced) return;
     const resumed = this.resume.shift();
     if (resumed) {
       this.startRound(resumed.batch, resumed.keys);
@@ -367,6 +518,9 @@ export class LedgerService {
     } finally {
       this.pumping = false;
     }
+    // A round that committed at once (its own vote was the quorum) asked for the next one while
+    // `pumping` still held; whatever was queued meanwhile goes now, not at the next tick.
+    if (!this.round && this.running && (this.queue.length > 0 || this.resume.length > 0)) void this.pump();
   }
 
   private async nextRound(): Promise<void> {
@@ -431,8 +585,45 @@ export class LedgerService {
     if (ownVote) {
       r.builder.add(ownVote);
       r.asked.add(this.init.node);
+      // A validator set of one (a host without peers: quorum 1 of 1) is complete with the own vote;
+      // no other vote will come to make onVote check it.
+      if (r.builder.complete) {
+        void this.commitRound(r);
+        return;
+      }
     }
     this.askMissing();
+  }
+
+  /** Give up a round that cannot be certified: its events are queued again, first, with their waiters. */
+  private abandon(r: Round): void {
+    this.round = undefined;
+    const back: Queued[] = [];
+    r.batch.entries.forEach((e, i) => {
+      const key = r.keys[i]!;
+      const waiters = this.roundWaiters.get(key) ?? [];
+      this.roundWaiters.delete(key);
+      const { origin: _origin, seq: _seq, prevHash: _prev, timestamp: _ts, ...rest } = e;
+      const q: Queued = { key, draft: { ...rest, key } as EntryDraft, waiters };
+      this.byKey.set(key, q);
+      back.push(q);
+    });
+    this.queue.unshift(...back);
+    this.c.logger.warn({ component: 'ledger', firstSeq: r.batch.header.firstSeq, count: r.batch.header.count }, 'abandoned a round for seqs the cluster certified otherwise; its events are proposed again after the certified entries');
+  }
+
+  /**
+   * A validator refused this origin's round as a different entry for a seq
+   * it signed: this origin's chain is not the cluster's (it was restored from
+   * an older copy while running, or its sync missed entries). No more rounds
+   * until it has compared its chain with its peers again.
+   */
+  private ownDiverged(v: NodeId): void {
+    if (!this.ownSynced) return;
+    this.c.logger.warn({ component: 'ledger', validator: v }, 'a validator says this origin proposed a different entry for a seq it signed: comparing this host\'s own chain with the cluster again before proposing more');
+    this.ownSynced = false;
+    this.ownHeardFrom.clear();
+    void this.syncOwn();
   }
 
   /** Ask every validator that has not voted and is not being asked now. */
@@ -449,6 +640,7 @@ export class LedgerService {
         (e: unknown) => {
           if (this.round === r) r.asked.delete(v);
           this.count(v, e);
+          if (this.round === r && isQallowError(e, 'LEDGER_CONFLICT')) this.ownDiverged(v);
         },
       );
     }
@@ -537,6 +729,7 @@ export class LedgerService {
 
   private tick(): void {
     if (!this.running) return;
+    if (!this.ownSynced) void this.syncOwn();
     this.askMissing();
     void this.pump();
     // Anti-entropy: now and then compare heads with one live peer, so a lost commit or a missed

@@ -164,6 +164,8 @@ export class GovernanceService implements EpochGovernance {
     const now = this.ledger.quorumAvailable();
     if (now !== this.lastQuorum) {
       this.lastQuorum = now;
+      // Records waiting for votes that cannot come answer now, not at their round timeout.
+      if (!now) this.ledger.quorumLost();
       this.c.logger.info({ component: 'governance', quorumAvailable: now }, now ? 'validator quorum available' : 'validator quorum lost');
       this.c.onQuorum?.(now);
     }
@@ -178,7 +180,8 @@ export class GovernanceService implements EpochGovernance {
     if (this.ledger && origin !== this.init.node && this.c.peerUp(origin)) void this.ledger.catchUp(origin, origin);
   }
 
-  async status(): Promise<GovernanceStatus> {
+  /** Answered from kept state (no store read, no actor): status queries never wait on governance. */
+  status(): GovernanceStatus {
     return {
       validators: [...this.init.validators.validators.keys()],
       quorum: this.init.validators.quorum,

@@ -37,6 +37,7 @@ import type { ValidatorSet } from '../ledger/validators.js';
 import { signVote } from '../ledger/vote.js';
 import { ADMIN_COMMAND_TYPES } from '../admin/command.js';
 import type { ProposeMsg, VoteReply } from './wire.js';
+import { isAdminOutcome } from './events.js';
 
 export interface ValidatorInit {
   readonly node: NodeId;
@@ -100,7 +101,8 @@ export function decisionProblem(e: LedgerEntry, rule: { threshold: number; entro
     case 'halt':
       return e.decision === 'halt' ? null : `decision "${e.decision}" of a halt entry must be "halt"`;
     case 'admin':
-      return (ADMIN_COMMAND_TYPES as readonly string[]).includes(e.detail.command) ? null : `admin command "${e.detail.command}" is not one qallow has`;
+      if (!(ADMIN_COMMAND_TYPES as readonly string[]).includes(e.detail.command)) return `admin command "${e.detail.command}" is not one qallow has`;
+      return isAdminOutcome(e.decision) ? null : `decision "${e.decision}" of an admin entry must be "done" or "refused:CODE" (or "accepted" from earlier versions)`;
     case 'supervision':
       return null;
   }

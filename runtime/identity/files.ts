@@ -331,12 +331,27 @@ async function writeTemp(dir: string, name: string, text: string, mode: number):
  * exists already.
  */
 export async function writeKeyFiles(dir: string, material: KeyMaterial, options: WriteKeyFilesOptions = {}): Promise<WrittenKeyFile[]> {
-  const files: { kind: KeyFileKind; secret: boolean; body: unknown }[] = [
-    { kind: 'nodePublic', secret: false, body: nodePublicFile(material.node) },
-    { kind: 'nodeSecret', secret: true, body: nodeSecretFile(material.node) },
-    { kind: 'adminPublic', secret: false, body: adminPublicFile(material.admin.publicKey) },
-    { kind: 'adminSecret', secret: true, body: adminSecretFile(material.admin) },
-  ];
+  return placeKeyFiles(
+    dir,
+    [
+      { kind: 'nodePublic', secret: false, body: nodePublicFile(material.node) },
+      { kind: 'nodeSecret', secret: true, body: nodeSecretFile(material.node) },
+      { kind: 'adminPublic', secret: false, body: adminPublicFile(material.admin.publicKey) },
+      { kind: 'adminSecret', secret: true, body: adminSecretFile(material.admin) },
+    ],
+    options,
+  );
+}
+
+/** node.json and node.secret.json only (a host's own identity, no admin key), as writeKeyFiles writes them. */
+export async function writeNodeKeyFiles(dir: string, node: NodeIdentity): Promise<WrittenKeyFile[]> {
+  return placeKeyFiles(dir, [
+    { kind: 'nodePublic', secret: false, body: nodePublicFile(node) },
+    { kind: 'nodeSecret', secret: true, body: nodeSecretFile(node) },
+  ]);
+}
+
+async function placeKeyFiles(dir: string, files: readonly { kind: KeyFileKind; secret: boolean; body: unknown }[], options: WriteKeyFilesOptions = {}): Promise<WrittenKeyFile[]> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {

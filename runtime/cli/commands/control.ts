@@ -13,7 +13,8 @@ export function controlCommands(io: CliIO): Command[] {
   );
   const shutdown = withTarget(new Command('shutdown').description('graceful: drain runs (checkpoint), close, exit')).action(async (o) => {
     const r = (await adminCall(o, { type: 'shutdown' })) as Record<string, unknown>;
-    writeLine(io.stdout, o.json ? JSON.stringify(r) : `${String(r['node'])}: ${String(r['action'])}`);
+    // `ledger`: whether the shutdown's entry was certified before the stop (or why not).
+    writeLine(io.stdout, o.json ? JSON.stringify(r) : `${String(r['node'])}: ${String(r['action'])}${r['ledger'] === undefined ? '' : `; ledger entry ${String(r['ledger'])}`}`);
   });
   return [...run, shutdown] as unknown as Command[];
 }

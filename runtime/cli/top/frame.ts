@@ -47,8 +47,9 @@ function header(s: TopSample, o: FrameOptions): string {
   const h = s.host;
   const parts = [`qallow top — ${h.node}`];
   if (h.uptimeMs !== null) parts.push(`up ${duration(h.uptimeMs)}`);
+  // A host without a cluster still keeps a ledger of its own (quorum 1/1).
+  if (h.members === null) parts.push('no cluster');
   if (h.ledger) parts.push(`quorum ${h.ledger.quorum}/${h.ledger.validators} ${h.ledger.quorumAvailable ? 'available' : 'LOST'}`);
-  else parts.push('no cluster');
   if (h.pool) parts.push(`pool ${h.pool.threads ?? '?'} threads ${h.pool.running ?? '?'} running ${h.pool.queued ?? '?'} queued ${fixed((h.pool.utilization ?? NaN) * 100, 0)}%`);
   parts.push(new Date(s.at).toISOString().slice(11, 19));
   if (o.hint) parts.push(o.hint);
@@ -134,7 +135,7 @@ function runs(s: TopSample): string[] {
 
 function ledger(s: TopSample, prev: TopSample | undefined): string[] {
   const l = s.host.ledger;
-  if (!l) return ['LEDGER  (this host keeps no ledger: it runs without a cluster)'];
+  if (!l) return ['LEDGER  (this host keeps no ledger)'];
   const lat = l.latency;
   const latency = lat ? `commit latency p50 ${fixed(lat.p50, 1)} ms  p99 ${fixed(lat.p99, 1)} ms  last ${fixed(lat.last, 1)} ms` : 'commit latency -';
   const out = [`LEDGER  ${l.committed ?? '?'} committed by this host   ${latency}`];

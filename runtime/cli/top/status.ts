@@ -66,7 +66,7 @@ export interface HostView {
   readonly members: readonly MemberView[] | null;
   readonly actors: readonly ActorView[];
   readonly runs: readonly RunView[];
-  /** null: the host keeps no ledger (no cluster). */
+  /** null: the host keeps no ledger (a host without a cluster keeps its own, quorum 1 of 1). */
   readonly ledger: LedgerView | null;
   readonly pool: PoolView | null;
 }
