@@ -41,6 +41,8 @@ import type { JournalEntry, JournalRecord } from './journal.js';
 import {
   assertRunId,
   assertU32,
+  auditCheckpoints,
+  type AuditedCheckpoint,
   checkExtends,
   prepareCheckpoint,
   prepareJournalEntry,
@@ -193,6 +195,14 @@ export class LmdbStore implements Store {
       this.logger?.warn({ run, epoch: found.checkpoint.epoch, skipped: found.skipped }, 'skipped unusable checkpoints');
     }
     return found;
+  }
+
+  /** Every checkpoint of a run checked in full, chain and stored state (rules.ts `auditCheckpoints`; `qallow checkpoint list`). */
+  async auditCheckpoints(run: string): Promise<AuditedCheckpoint[]> {
+    const h = this.open();
+    assertRunId(run);
+    const stored = this.read(() => this.scan(h.dbs.checkpoints, run));
+    return auditCheckpoints(run, stored, (epoch) => this.read(() => h.dbs.states.get([run, epoch])));
   }
 
   async discardAfter(run: string, epoch: number): Promise<number> {
