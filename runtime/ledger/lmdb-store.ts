@@ -12,6 +12,8 @@
  *   ledger-meta     'format'      → "qallow/ledger/v1"
  *                   'pending-rounds' → this host's newest own rounds (vote-log records)
  *                   'validators'  → the validator set, as its JSON file (validators.ts)
+ *                   'vote-log'    → u32 LE: the first vote-log segment not yet folded
+ *                   (a start refuses a vote log that lost it or a later one: vote-log.ts)
  *
  * Every write goes through the host store's one LMDB writer
  * (runtime/store/lmdb-writer.ts: one transaction, awaited until it is synced
@@ -383,7 +385,7 @@ export class LmdbLedgerStore implements LedgerStore {
     }
     if (!this.folding && (this.recent.size >= FOLD_VOTES || log.size >= FOLD_BYTES)) {
       const segment = log.rotate();
-      this.folding = this.fold([segment]).finally(() => {
+      this.folding = this.fold([segment], false, log.segment).finally(() => {
         this.folding = undefined;
       });
     }
@@ -392,7 +394,9 @@ export class LmdbLedgerStore implements LedgerStore {
   /** Replay the log into memory, fold it into LMDB, and delete the segments it came from. */
   private async openVoteLog(dir: string): Promise<void> {
     const h = this.open();
-    const { log, records, segments } = VoteLog.open(dir, this.components.logger);
+    const marker = h.meta.get('vote-log');
+    if (marker !== undefined && marker.byteLength !== 4) throw new QallowError('STORE_CORRUPT', `ledger-meta vote-log is ${marker.byteLength} bytes, not 4`, { key: 'vote-log' });
+    const { log, records, segments } = VoteLog.open(dir, this.components.logger, { expectFrom: marker?.readUInt32LE(0) });
     this.log = log;
     for (const r of records) {
       const { origin, firstSeq, hashes } = votesOf(r);
@@ -406,7 +410,8 @@ export class LmdbLedgerStore implements LedgerStore {
       });
       if (r.kind === 'round') this.keepRound(r);
     }
-    if (segments.length > 0) await this.fold(segments, true);
+    // Every start records where the unfolded votes begin: the new segment (the older ones are folded now).
+    if (segments.length > 0 || marker?.readUInt32LE(0) !== log.segment) await this.fold(segments, true, log.segment);
     if (records.length > 0) this.components.logger?.info({ component: 'vote-log', records: records.length, segments: segments.length }, 'vote log folded into the ledger store');
   }
 
@@ -415,7 +420,7 @@ export class LmdbLedgerStore implements LedgerStore {
    * one durable transaction, then delete `segments`, whose records that
    * covers. On failure the segments stay and are read again at the next start.
    */
-  private async fold(segments: readonly string[], throwOnError = false): Promise<void> {
+  private async fold(segments: readonly string[], throwOnError: boolean, firstLive: number): Promise<void> {
     const votes = [...this.recent];
     const rounds = this.rounds;
     try {
@@ -428,6 +433,9 @@ export class LmdbLedgerStore implements LedgerStore {
             void h.votes.put([key.slice(0, sp), Number(key.slice(sp + 1))], Buffer.from(hash, 'hex'));
           }
           if (roundBytes) void h.meta.put('pending-rounds', roundBytes);
+          const live = Buffer.alloc(4);
+          live.writeUInt32LE(firstLive, 0);
+          void h.meta.put('vote-log', live);
         },
       );
       this.log?.remove(segments);
