@@ -7,9 +7,13 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { isQallowError } from '../runtime/errors.js';
+import { createLmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
 import { createLmdbStore } from '../runtime/store/lmdb.js';
 import { chain, link, phase13Snapshot, tempDir } from './fixtures/store-fixtures.js';
+import { certify, chainOf, cluster } from './helpers/ledger.js';
 import { mountSmallDisk } from './helpers/tmpfs.js';
+
+const C = cluster(4);
 
 /** Unhandled rejections seen while `f` runs and for one turn of the event loop after (when Node reports them). */
 async function unhandledDuring<T>(f: () => Promise<T>): Promise<{ result: T; unhandled: unknown[] }> {
@@ -64,4 +68,30 @@ test('a write to a full disk is IO_ERROR with its cause, leaves no unhandled rej
   t.deepEqual((await store.listCheckpoints('r')).map((c) => c.epoch), [0, 1, 2]);
   t.is((await store.getSnapshot('r', 2)).tick, 20);
   t.is(await store.appendJournal('r', { type: 'pause', tick: 20 }), 1);
+});
+
+test('the ledger store shares the writer: an append to a full disk is IO_ERROR, heads stay readable, and the same append succeeds once space returns', async (t) => {
+  const dir = await tempDir(t, 'qallow-fulldisk-');
+  const disk = await mountSmallDisk(t, join(dir, 'disk'));
+  const store = createLmdbStore({ dataDir: join(disk.dir, 'data') });
+  await store.start();
+  const ledger = createLmdbLedgerStore({ validators: C.set }, { store });
+  await ledger.start();
+  t.teardown(async () => {
+    await ledger.stop();
+    await store.stop();
+  });
+  const records = certify(C, chainOf(C.ids[0]!, 400));
+  t.deepEqual(new Set(await ledger.appendMany(records.slice(0, 10))), new Set(['appended']));
+
+  await disk.fill();
+  const failed = await unhandledDuring(() => ledger.appendMany(records.slice(10)).then(() => 'appended', (e: unknown) => e));
+  t.deepEqual(failed.unhandled, [], 'no promise left unhandled');
+  t.true(isQallowError(failed.result, 'IO_ERROR'), String(failed.result));
+  t.regex((failed.result as Error).message, /could not append ledger records/);
+  t.is(await ledger.height(C.ids[0]!), 10, 'reads still work; nothing of the failed append is there');
+
+  await disk.free();
+  t.is((await ledger.appendMany(records.slice(10))).length, 390);
+  t.is(await ledger.height(C.ids[0]!), 400);
 });
