@@ -149,7 +149,26 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
     return { engine, draining: state.draining, fault: engine ? null : f };
   };
 
-  const handleMsg = async (state: PhaseState, msg: PhaseMsg, ctx: ActorContext<PhaseMsg>): Promise<PhaseState> => {
+  type Handler = (state: PhaseState, msg: PhaseMsg, ctx: ActorContext<PhaseMsg>) => Promise<PhaseState>;
+  /** A handler that turns a failed write into a `storage` pause rather than a crash. */
+  const pausingOnStorageFaults =
+    (inner: Handler): Handler =>
+    async (state, msg, ctx) => {
+      try {
+        return await inner(state, msg, ctx);
+      } catch (e) {
+        const fault = storageFault(e, `run ${run}`);
+        if (!fault) throw e;
+        if ('replyTo' in msg) msg.replyTo.fail(fault);
+        return storagePaused(state, fault, ctx);
+      }
+    };
+
+  ref = spawn<PhaseMsg, PhaseState>(runs, {
+    name: init.spec.run,
+    initialState: initial,
+    mailbox: { capacity: init.mailboxCapacity ?? 64 },
+    handle: pausingOnStorageFaults(async (state, msg, ctx) => {
       if (!state.engine && state.fault) {
         // No engine since a failed write: only the retry (an advance once it is due) tries to open one.
         if (msg.type !== 'advance') {
@@ -228,22 +247,7 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
         case 'fault':
           throw new QallowError('INTERNAL', `injected fault in run ${engine.spec.run}`, { run: engine.spec.run });
       }
-  };
-
-  ref = spawn<PhaseMsg, PhaseState>(runs, {
-    name: init.spec.run,
-    initialState: initial,
-    mailbox: { capacity: init.mailboxCapacity ?? 64 },
-    async handle(state, msg, ctx) {
-      try {
-        return await handleMsg(state, msg, ctx);
-      } catch (e) {
-        const fault = storageFault(e, `run ${run}`);
-        if (!fault) throw e;
-        if ('replyTo' in msg) msg.replyTo.fail(fault);
-        return storagePaused(state, fault, ctx);
-      }
-    },
+    }),
     supervision: {
       onRestart: () => {
         // The new incarnation reopens the run from its newest valid checkpoint
