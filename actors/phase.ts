@@ -172,8 +172,12 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
       if (!state.engine && state.fault) {
         // No engine since a failed write: only the retry (an advance once it is due) tries to open one.
         if (msg.type !== 'advance') {
-          if ('replyTo' in msg) msg.replyTo.fail(new QallowError('IO_ERROR', `run ${run} is paused: ${state.fault.message}; retry ${state.fault.attempts + 1} at ${new Date(state.fault.retryAt).toISOString()}`, { run }));
-          return msg.type === 'drain' ? { ...state, draining: true } : state;
+          // An operator resume asks for the retry now; whether it opens, the run's status will say.
+          const now = msg.type === 'command' && msg.command === 'resume';
+          const when = now ? 'now' : `at ${new Date(state.fault.retryAt).toISOString()}`;
+          if ('replyTo' in msg) msg.replyTo.fail(new QallowError('IO_ERROR', `run ${run} is paused: ${state.fault.message}; retry ${state.fault.attempts + 1} ${when}`, { run }));
+          if (now) ctx.self.tryTell({ type: 'advance' });
+          return msg.type === 'drain' ? { ...state, draining: true } : now ? { ...state, fault: { ...state.fault, retryAt: 0 } } : state;
         }
         if (state.draining || Date.now() < state.fault.retryAt) return state;
       }

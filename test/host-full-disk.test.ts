@@ -102,6 +102,17 @@ async function fillsMidRun(t: ExecutionContext, where: 'lmdb' | 'data'): Promise
   const runs = (await host.allRuns()).find((r) => r['run'] === 'r');
   t.is(runs?.['pauseReason'], 'storage');
 
+  if (where === 'lmdb') {
+    // Backoff: once the next retry is seconds away, an operator resume makes it happen now.
+    const late = await logs.waitFor((l) => String(l['msg']).startsWith('a write failed') && Number(l['attempts']) >= 4, 120_000);
+    const waiting = await host.status('r');
+    t.true(waiting.storageFault!.retryAt - Date.now() > 500, 'the next retry is a while off');
+    const resumed = await host.command('r', 'resume');
+    t.is(resumed.state, 'running', 'resume answers at once: the run retries next');
+    const retried = await logs.waitFor((l) => String(l['msg']).startsWith('a write failed') && Number(l['attempts']) === Number(late['attempts']) + 1, 60_000);
+    t.true(Date.parse(String(retried['time'])) < waiting.storageFault!.retryAt, 'the resume retried before the backoff was due');
+  }
+
   await disk.free();
   const done = await host.whenFinished('r');
   await logs.waitFor((l) => l['msg'] === 'storage takes writes again: the run resumes', 1000);
