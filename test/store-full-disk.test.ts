@@ -62,6 +62,11 @@ test('a write to a full disk is IO_ERROR with its cause, leaves no unhandled rej
   t.is((await store.latestValidCheckpoint('r')).checkpoint.epoch, 1);
   t.deepEqual(await store.journal('r'), []);
 
+  // Closing and reopening while the disk is still full: the failed commit does not stop the store from closing.
+  await store.stop();
+  await store.start();
+  t.deepEqual((await store.listCheckpoints('r')).map((c) => c.epoch), [0, 1]);
+
   await disk.free();
   const retried = await unhandledDuring(() => store.putCheckpoint(big.checkpoint, big.snapshot));
   t.deepEqual(retried.unhandled, []);

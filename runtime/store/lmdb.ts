@@ -71,7 +71,8 @@ export const STORE_FORMAT = 'qallow/store/v1';
  * either way). `eventTurnBatching: false`: with it on, lmdb-js makes a promise
  * per batch that no caller can reach, and a failed commit (a full disk)
  * rejects it as an unhandled rejection that kills the process (lmdb-writer.ts).
- * Transactions made in one event turn still share one commit.
+ * Transactions made in one event turn still share one commit. (lmdb-js turns
+ * batching back on when anything subscribes to 'beforecommit': nothing may.)
  */
 export const LMDB_ENV_OPTIONS = { maxDbs: 16, overlappingSync: false, noSync: false, noMetaSync: false, eventTurnBatching: false } as const;
 
