@@ -98,3 +98,16 @@ test('a vote append on a full disk is IO_ERROR, leaves no half record, and appen
     'the failed record is gone and the log reads back whole',
   );
 });
+
+test('a new LMDB environment (data.mdb deleted) under an old vote log is refused: the folded votes are gone', async (t) => {
+  const dataDir = await tempDir(t);
+  const first = await openLedger(t, dataDir, { validators: C.set });
+  t.true(await first.ledger.recordVotes(A, [{ seq: 3, hash: hash(3) }]));
+  await first.close();
+  // Fold once more (a restart), so the vote lives only in LMDB; then LMDB goes.
+  await (await openLedger(t, dataDir, { validators: C.set })).close();
+  rmSync(join(dataDir, 'lmdb'), { recursive: true });
+  const e = await t.throwsAsync(() => openLedger(t, dataDir, { validators: C.set }));
+  t.true(isQallowError(e, 'STORE_CORRUPT'), String(e));
+  t.regex(e!.message, /the ledger store in LMDB is new/);
+});

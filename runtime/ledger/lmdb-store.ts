@@ -140,6 +140,8 @@ export class LmdbLedgerStore implements LedgerStore {
     const writer = this.components.store.writer();
     const h: Handles = { env, writer, entries: open('ledger-entries'), heads: open('ledger-heads'), votes: open('ledger-votes'), meta: open('ledger-meta') };
     const format = h.meta.get('format');
+    // A new ledger (no format yet) must not find an old vote log: the LMDB side was lost (openVoteLog).
+    const fresh = format === undefined;
     if (format !== undefined && format.toString('utf8') !== LEDGER_FORMAT) {
       throw new QallowError('STORE_CORRUPT', `ledger-meta format is ${JSON.stringify(format.toString('utf8').slice(0, 64))}, not ${LEDGER_FORMAT}`, { key: 'format' });
     }
@@ -174,7 +176,7 @@ export class LmdbLedgerStore implements LedgerStore {
     this.rounds = roundBytes === undefined ? [] : decodeRounds(roundBytes);
     if (this.components.voteLogDir !== undefined) {
       try {
-        await this.openVoteLog(this.components.voteLogDir);
+        await this.openVoteLog(this.components.voteLogDir, fresh);
       } catch (e) {
         this.h = undefined;
         throw e;
@@ -392,11 +394,11 @@ export class LmdbLedgerStore implements LedgerStore {
   }
 
   /** Replay the log into memory, fold it into LMDB, and delete the segments it came from. */
-  private async openVoteLog(dir: string): Promise<void> {
+  private async openVoteLog(dir: string, fresh: boolean): Promise<void> {
     const h = this.open();
     const marker = h.meta.get('vote-log');
     if (marker !== undefined && marker.byteLength !== 4) throw new QallowError('STORE_CORRUPT', `ledger-meta vote-log is ${marker.byteLength} bytes, not 4`, { key: 'vote-log' });
-    const { log, records, segments } = VoteLog.open(dir, this.components.logger, { expectFrom: marker?.readUInt32LE(0) });
+    const { log, records, segments } = VoteLog.open(dir, this.components.logger, { expectFrom: marker?.readUInt32LE(0), expectNew: fresh && marker === undefined });
     this.log = log;
     for (const r of records) {
       const { origin, firstSeq, hashes } = votesOf(r);

@@ -50,7 +50,10 @@
  * certified entries show the votes that made it into certificates, but not
  * those cast for rounds that were still in flight, and a validator that
  * forgot such a vote could sign a conflicting entry for the same (origin,
- * seq). So the host does not start, and the message says what to do.
+ * seq). So the host does not start, and the message says what to do. The
+ * other way round too: a new ledger store (its LMDB environment deleted or
+ * replaced) that finds an old vote log (`expectNew`) lost the votes already
+ * folded, and is refused the same way.
  *
  * A failed append (ENOSPC, EIO): the segment is cut back to its last
  * acknowledged length (ftruncate + fdatasync), so no half-written record is
@@ -59,7 +62,7 @@
  * it succeeds — once the disk has room again, the validator votes again.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { isNodeId } from '../actors/address.js';
@@ -99,6 +102,21 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 
 function segmentName(n: number): string {
   return `votes-${String(n).padStart(8, '0')}.log`;
+}
+
+/** The segment numbers in `dir`, ascending; undefined when it is not a directory that can be read. */
+function segmentNumbers(dir: string): number[] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  return names
+    .map((n) => SEGMENT.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 function checksum(payload: Uint8Array): Buffer {
@@ -210,8 +228,19 @@ export class VoteLog {
    * segment in order, and a fresh segment for new appends. The earlier
    * segments stay until `remove`d (after what they hold is folded).
    */
-  static open(dir: string, logger?: { warn(obj: object, msg: string): void }, opts: { readonly expectFrom?: number | undefined } = {}): { log: VoteLog; records: VoteLogRecord[]; segments: string[] } {
+  static open(
+    dir: string,
+    logger?: { warn(obj: object, msg: string): void },
+    opts: { readonly expectFrom?: number | undefined; readonly expectNew?: boolean | undefined } = {},
+  ): { log: VoteLog; records: VoteLogRecord[]; segments: string[] } {
     if (opts.expectFrom !== undefined) VoteLog.#checkPresent(dir, opts.expectFrom);
+    if (opts.expectNew && (segmentNumbers(dir)?.length ?? 0) > 0) {
+      throw new QallowError(
+        'STORE_CORRUPT',
+        `the vote log ${dir} holds segments, but the ledger store in LMDB is new: the LMDB environment (data.mdb) was deleted or replaced, and with it the votes this validator had already folded; it could sign a conflicting entry for the same origin and seq. Restore the data directory from a backup; if it is lost, move the whole data directory aside and start this host with an empty one, so that it catches up the ledger from its peers`,
+        { path: dir },
+      );
+    }
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -241,13 +270,9 @@ export class VoteLog {
         `the vote log ${dir} ${what}, but the ledger store says its votes from ${segmentName(from)} on were not yet folded into LMDB: this validator cannot know which entries it signed, and could sign a conflicting entry for the same origin and seq. Restore ${dir} from a backup of this data directory; if it is lost, move the whole data directory aside and start this host with an empty one, so that it catches up the ledger from its peers (safe while fewer than a third of the validators have forgotten their votes)`,
         { path: dir, segment: segmentName(from) },
       );
-    if (!existsSync(dir)) throw missing('is missing');
-    const numbers = readdirSync(dir)
-      .map((n) => SEGMENT.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .filter((n) => n >= from)
-      .sort((a, b) => a - b);
+    const all = segmentNumbers(dir);
+    if (all === undefined) throw missing('is missing');
+    const numbers = all.filter((n) => n >= from);
     if (numbers[0] !== from) throw missing(`has no ${segmentName(from)}`);
     const gap = numbers.findIndex((n, i) => n !== from + i);
     if (gap >= 0) throw missing(`has no ${segmentName(from + gap)}`);
