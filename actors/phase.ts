@@ -11,13 +11,26 @@
  * available: true }` when the quorum is back, the actor has the engine record
  * what waits, and the run continues where it stopped. A halted run (the
  * governor gave up on it) computes no more and takes only `cancel`.
+ *
+ * Storage: a write the run depends on that fails (IO_ERROR from the store, or
+ * ENOSPC/EIO from its CSV or governance record: a full disk) does not crash
+ * the actor — a crash loop would escalate and stop the host. The actor logs
+ * it at error level, reopens the engine from what is stored (the newest
+ * valid checkpoint, as a restart would, so nothing half-written is kept in
+ * memory) and marks it paused for `storage` (status shows `pauseReason:
+ * 'storage'` and `storageFault`: the message, since when, attempts, next
+ * retry). It retries by itself with exponential backoff (STORAGE_RETRY:
+ * 250 ms doubling to 10 s), recomputing the lost epoch, so the run finishes
+ * with the same states as an undisturbed one; an operator `resume` retries
+ * at once. A request whose write failed is answered with the IO_ERROR.
  */
-import type { ActorRef, ReplyTo } from '../runtime/actors/index.js';
+import type { ActorContext, ActorRef, ReplyTo } from '../runtime/actors/index.js';
 import { spawn } from '../runtime/actors/index.js';
 import { QallowError } from '../runtime/errors.js';
+import { storageFault } from '../runtime/store/lmdb-writer.js';
 import type { Supervisor } from '../supervisors/index.js';
 import type { GovernorAction } from './governor.js';
-import { RunEngine, epochLength, type Decision, type PauseReason, type Recovery, type RunEngineComponents, type RunSpec } from './run-engine.js';
+import { RunEngine, epochLength, type Decision, type PauseReason, type Recovery, type RunEngineComponents, type RunSpec, type StorageFault } from './run-engine.js';
 import type { Pacer } from '../runtime/cluster/pacer.js';
 
 export interface RunStatus {
@@ -36,8 +49,10 @@ export interface RunStatus {
   readonly lastDecision: Decision | null;
   /** The governor's action at the newest epoch. */
   readonly lastAction: GovernorAction | null;
-  /** Why a paused run is paused: an operator, or the validator quorum. */
+  /** Why a paused run is paused: an operator, the validator quorum, or a failed write. */
   readonly pauseReason: PauseReason | null;
+  /** The failed write a `storage` pause waits out, with its retry schedule. */
+  readonly storageFault: StorageFault | null;
   /** Adaptations the governor has made so far. */
   readonly adaptations: number;
   /** Live coupling per ring (phase 13). */
@@ -61,7 +76,12 @@ export type PhaseMsg =
 interface PhaseState {
   readonly engine: RunEngine | null;
   readonly draining: boolean;
+  /** A failed write while no engine could be opened at all (a new run on a full disk). */
+  readonly fault: StorageFault | null;
 }
+
+/** Retries after a failed write: 250 ms, doubling, at most 10 s apart. */
+export const STORAGE_RETRY = { baseMs: 250, maxMs: 10_000 } as const;
 
 export interface PhaseActorInit {
   readonly spec: RunSpec;
@@ -87,6 +107,7 @@ function status(engine: RunEngine, incarnation: number): RunStatus {
     lastDecision: engine.lastDecision,
     lastAction: engine.lastAction,
     pauseReason: engine.pauseReason,
+    storageFault: engine.storageFault,
     adaptations: engine.governor.adaptations,
     couplings: engine.couplings,
     recovered: engine.recovered,
@@ -95,19 +116,81 @@ function status(engine: RunEngine, incarnation: number): RunStatus {
 }
 
 export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, components: RunEngineComponents): ActorRef<PhaseMsg> {
-  const initial: PhaseState = { engine: null, draining: false };
+  const initial: PhaseState = { engine: null, draining: false, fault: null };
   // eslint-disable-next-line prefer-const -- assigned once spawn returns; used by the restart hook
   let ref: ActorRef<PhaseMsg>;
+  const run = init.spec.run;
   const open = (): Promise<RunEngine> => RunEngine.open(init.spec, components);
+  /** Failed writes in a row (kept across reopened engines), and the one pending retry. */
+  let streak: { since: number; attempts: number } | null = null;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  /** A write failed: reopen from the store, pause for `storage`, retry with backoff. */
+  const storagePaused = async (state: PhaseState, fault: QallowError, ctx: ActorContext<PhaseMsg>): Promise<PhaseState> => {
+    const now = Date.now();
+    streak = { since: streak?.since ?? now, attempts: (streak?.attempts ?? 0) + 1 };
+    const delay = Math.min(STORAGE_RETRY.maxMs, STORAGE_RETRY.baseMs * 2 ** Math.min(streak.attempts - 1, 16));
+    const f: StorageFault = { message: fault.message, since: streak.since, attempts: streak.attempts, retryAt: now + delay };
+    ctx.log.error({ run, code: fault.code, err: fault.message, attempts: f.attempts, retryInMs: delay }, 'a write failed: the run is paused until storage takes writes again');
+    let engine: RunEngine | null = null;
+    try {
+      engine = await open();
+      engine.setStorageFault(f);
+    } catch (e) {
+      if (!storageFault(e, `run ${run}`)) throw e;
+    }
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      ref.tryTell({ type: 'advance' });
+    }, delay);
+    retryTimer.unref();
+    if (engine) init.onStatus?.(status(engine, ctx.incarnation));
+    return { engine, draining: state.draining, fault: engine ? null : f };
+  };
+
+  type Handler = (state: PhaseState, msg: PhaseMsg, ctx: ActorContext<PhaseMsg>) => Promise<PhaseState>;
+  /** A handler that turns a failed write into a `storage` pause rather than a crash. */
+  const pausingOnStorageFaults =
+    (inner: Handler): Handler =>
+    async (state, msg, ctx) => {
+      try {
+        return await inner(state, msg, ctx);
+      } catch (e) {
+        const fault = storageFault(e, `run ${run}`);
+        if (!fault) throw e;
+        if ('replyTo' in msg) msg.replyTo.fail(fault);
+        return storagePaused(state, fault, ctx);
+      }
+    };
+
   ref = spawn<PhaseMsg, PhaseState>(runs, {
     name: init.spec.run,
     initialState: initial,
     mailbox: { capacity: init.mailboxCapacity ?? 64 },
-    async handle(state, msg, ctx) {
+    handle: pausingOnStorageFaults(async (state, msg, ctx) => {
+      if (!state.engine && state.fault) {
+        // No engine since a failed write: only the retry (an advance once it is due) tries to open one.
+        if (msg.type !== 'advance') {
+          // An operator resume asks for the retry now; whether it opens, the run's status will say.
+          const now = msg.type === 'command' && msg.command === 'resume';
+          const when = now ? 'now' : `at ${new Date(state.fault.retryAt).toISOString()}`;
+          if ('replyTo' in msg) msg.replyTo.fail(new QallowError('IO_ERROR', `run ${run} is paused: ${state.fault.message}; retry ${state.fault.attempts + 1} ${when}`, { run }));
+          if (now) ctx.self.tryTell({ type: 'advance' });
+          return msg.type === 'drain' ? { ...state, draining: true } : now ? { ...state, fault: { ...state.fault, retryAt: 0 } } : state;
+        }
+        if (state.draining || Date.now() < state.fault.retryAt) return state;
+      }
       const engine = state.engine ?? (await open());
       switch (msg.type) {
         case 'advance': {
-          if (state.draining || engine.state !== 'running' || engine.finished) return { ...state, engine };
+          const fault = engine.storageFault;
+          if (fault) {
+            // Only the retry that is due runs the run again; other advances (quorum, pacer) wait for it.
+            if (state.draining || Date.now() < fault.retryAt) return { ...state, engine };
+            engine.setStorageFault(null);
+          }
+          if (state.draining || engine.state !== 'running' || engine.finished) return { ...state, engine, fault: null };
           const pacer = engine.spec.paced ? init.pacer : undefined;
           if (pacer) {
             // Wait (without blocking the mailbox) until this epoch keeps the run within the lead bound.
@@ -118,6 +201,10 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
             }
           }
           await engine.step();
+          if (streak) {
+            ctx.log.info({ run, attempts: streak.attempts, pausedMs: Date.now() - streak.since, tick: engine.tick }, 'storage takes writes again: the run resumes');
+            streak = null;
+          }
           init.onStatus?.(status(engine, ctx.incarnation));
           if (!engine.finished && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
           return { ...state, engine };
@@ -125,6 +212,13 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
         case 'command': {
           if (engine.finished || engine.state === 'cancelled' || (engine.state === 'halted' && msg.command !== 'cancel')) {
             msg.replyTo.fail(new QallowError('BAD_USAGE', `run ${engine.spec.run} is ${engine.state}; it takes no more commands`, { run: engine.spec.run }));
+            return { ...state, engine };
+          }
+          if (msg.command === 'resume' && engine.pauseReason === 'storage') {
+            // The operator asks for the retry now (the run was never paused by a command).
+            engine.setStorageFault(null);
+            ctx.self.tryTell({ type: 'advance' });
+            msg.replyTo.reply(status(engine, ctx.incarnation));
             return { ...state, engine };
           }
           const wasRunning = engine.isRunning();
@@ -146,7 +240,7 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
         case 'drain':
           // Handled after any epoch in progress: the last one is already checkpointed.
           msg.replyTo.reply(status(engine, ctx.incarnation));
-          return { engine, draining: true };
+          return { ...state, engine, draining: true };
         case 'quorum': {
           const wasRunning = engine.isRunning();
           await engine.quorum(msg.available);
@@ -157,7 +251,7 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
         case 'fault':
           throw new QallowError('INTERNAL', `injected fault in run ${engine.spec.run}`, { run: engine.spec.run });
       }
-    },
+    }),
     supervision: {
       onRestart: () => {
         // The new incarnation reopens the run from its newest valid checkpoint

@@ -77,8 +77,24 @@ export interface RunEngineComponents {
   readonly governorRecordPath?: string | undefined;
 }
 
-/** Why a run that would otherwise run is paused: an operator, or an unreachable validator quorum. */
-export type PauseReason = 'admin' | 'quorum';
+/** Why a run that would otherwise run is paused: an operator, an unreachable validator quorum, or storage that cannot take a write. */
+export type PauseReason = 'admin' | 'quorum' | 'storage';
+
+/**
+ * A write the run depends on failed (IO_ERROR: a full disk, EIO). The phase
+ * actor reopens the engine from what is stored, marks it with this, and
+ * retries with backoff (actors/phase.ts); the run is `paused` for `storage`
+ * meanwhile.
+ */
+export interface StorageFault {
+  readonly message: string;
+  /** When the first failure of this streak happened (ms since the epoch). */
+  readonly since: number;
+  /** Failed attempts in a row. */
+  readonly attempts: number;
+  /** When the next attempt is due (ms since the epoch). */
+  readonly retryAt: number;
+}
 
 export interface Decision {
   readonly epoch: number;
@@ -184,6 +200,8 @@ export class RunEngine {
   private readonly queue: GovernanceEvent[] = [];
   /** The last record() failed with QUORUM_UNAVAILABLE under onQuorumLoss 'pause'. */
   private quorumBlocked = false;
+  /** Set while a failed write keeps the run paused (actors/phase.ts retries). */
+  private storage: StorageFault | null = null;
   private readonly rule: GovernanceRule;
   private readonly governance: EpochGovernance;
   readonly csv: CsvSink;
@@ -329,7 +347,7 @@ export class RunEngine {
 
   /** The run's state: the persisted one, except that a running run waiting for the quorum is `paused`. */
   get state(): RunState {
-    return this.quorumBlocked && this.runState === 'running' ? 'paused' : this.runState;
+    return (this.quorumBlocked || this.storage) && this.runState === 'running' ? 'paused' : this.runState;
   }
 
   /** Whether the run computes its next epoch when asked (a method, so callers re-read it after an await). */
@@ -339,7 +357,18 @@ export class RunEngine {
 
   get pauseReason(): PauseReason | null {
     if (this.runState === 'paused') return 'admin';
-    return this.quorumBlocked && this.runState === 'running' ? 'quorum' : null;
+    if (this.runState !== 'running') return null;
+    return this.storage ? 'storage' : this.quorumBlocked ? 'quorum' : null;
+  }
+
+  /** The failed write that keeps this run paused, if one does. */
+  get storageFault(): StorageFault | null {
+    return this.storage;
+  }
+
+  /** Pause for a failed write (set on an engine just reopened from the store), or clear that to retry. */
+  setStorageFault(fault: StorageFault | null): void {
+    this.storage = fault;
   }
 
   /** The governor's memory as of the newest checkpoint (adaptations, failing streak, rollback target). */

@@ -12,14 +12,13 @@
  *   ledger-meta     'format'      → "qallow/ledger/v1"
  *                   'pending-rounds' → this host's newest own rounds (vote-log records)
  *                   'validators'  → the validator set, as its JSON file (validators.ts)
+ *                   'vote-log'    → u32 LE: the first vote-log segment not yet folded
+ *                   (a start refuses a vote log that lost it or a later one: vote-log.ts)
  *
- * Every write is one LMDB transaction whose commit is awaited (the
- * environment never runs with noSync). Without overlappingSync — how the
- * host store opens it (runtime/store/lmdb.ts LMDB_ENV_OPTIONS) — lmdb-js
- * resolves a transaction only after its commit has synced to disk, so that
- * is durable already; only an environment opened with overlappingSync (its
- * commits sync later) also awaits `flushed`. Awaiting `flushed` regardless
- * would also wait for whatever other component's commit was queued next.
+ * Every write goes through the host store's one LMDB writer
+ * (runtime/store/lmdb-writer.ts: one transaction, awaited until it is synced
+ * — one durability policy for the whole environment; a failed commit, a full
+ * disk say, is IO_ERROR and leaves no lmdb-js promise unhandled).
  * lmdb-js does not roll back a transaction callback that throws after
  * writing, so each callback makes all its checks before its first write.
  * Signature checks run before the transaction, outside the write lock; the
@@ -30,6 +29,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { isNodeId } from '../actors/address.js';
 import { QallowError, errorMessage } from '../errors.js';
+import type { LmdbWriter } from '../store/lmdb-writer.js';
 import { ChainChecker, chainStep, type ChainHead } from './chain.js';
 import type { AppendResult, LedgerStore, PendingRound, RawRecord } from './contract.js';
 import { ZERO_HASH } from './entry.js';
@@ -43,7 +43,7 @@ export const LEDGER_DATABASES = ['ledger-entries', 'ledger-heads', 'ledger-votes
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 type SeqKey = [string, number];
-type Env = Pick<RootDatabase<Buffer, SeqKey | string>, 'openDB' | 'transaction' | 'flushed'>;
+type Env = Pick<RootDatabase<Buffer, SeqKey | string>, 'openDB'>;
 
 export interface LmdbLedgerStoreInit {
   /**
@@ -56,7 +56,7 @@ export interface LmdbLedgerStoreInit {
 
 export interface LmdbLedgerStoreComponents {
   /** The host's LMDB store, started before this one (runtime/store/lmdb.ts). */
-  readonly store: { environment(): Env };
+  readonly store: { environment(): Env; writer(): LmdbWriter };
   readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void } | undefined;
   /**
    * Batches whose signatures already verified. A host shares it with its
@@ -95,6 +95,7 @@ function decodeRounds(b: Buffer): RoundRecord[] {
 
 interface Handles {
   readonly env: Env;
+  readonly writer: LmdbWriter;
   readonly entries: Database<Buffer, SeqKey>;
   readonly heads: Database<Buffer, string>;
   readonly votes: Database<Buffer, SeqKey>;
@@ -118,8 +119,6 @@ export class LmdbLedgerStore implements LedgerStore {
   private readonly listeners = new Set<(r: LedgerRecord) => void>();
   private readonly cache: BatchCache;
   private readonly inflight = new Set<Promise<unknown>>();
-  /** Whether a resolved transaction is already synced (no overlappingSync), so `flushed` adds nothing. */
-  private syncedOnCommit = false;
   private log: VoteLog | undefined;
   /** Votes in the log not yet folded into ledger-votes: "origin seq" → hash. */
   private readonly recent = new Map<string, string>();
@@ -138,8 +137,11 @@ export class LmdbLedgerStore implements LedgerStore {
     if (this.h) return;
     const env = this.components.store.environment();
     const open = <K extends SeqKey | string>(name: string): Database<Buffer, K> => env.openDB<Buffer, K>({ name, encoding: 'binary' });
-    const h: Handles = { env, entries: open('ledger-entries'), heads: open('ledger-heads'), votes: open('ledger-votes'), meta: open('ledger-meta') };
+    const writer = this.components.store.writer();
+    const h: Handles = { env, writer, entries: open('ledger-entries'), heads: open('ledger-heads'), votes: open('ledger-votes'), meta: open('ledger-meta') };
     const format = h.meta.get('format');
+    // A new ledger (no format yet) must not find an old vote log: the LMDB side was lost (openVoteLog).
+    const fresh = format === undefined;
     if (format !== undefined && format.toString('utf8') !== LEDGER_FORMAT) {
       throw new QallowError('STORE_CORRUPT', `ledger-meta format is ${JSON.stringify(format.toString('utf8').slice(0, 64))}, not ${LEDGER_FORMAT}`, { key: 'format' });
     }
@@ -159,22 +161,22 @@ export class LmdbLedgerStore implements LedgerStore {
       });
     }
     if (!stored && wanted) {
-      await env.transaction(() => {
-        void h.meta.put('format', Buffer.from(LEDGER_FORMAT));
-        void h.meta.put('validators', Buffer.from(JSON.stringify(wanted.toJSON())));
-      });
-      await env.flushed;
+      await writer.write(
+        'store the ledger format and validator set',
+        () => undefined,
+        () => {
+          void h.meta.put('format', Buffer.from(LEDGER_FORMAT));
+          void h.meta.put('validators', Buffer.from(JSON.stringify(wanted.toJSON())));
+        },
+      );
     }
     this.set = stored ?? wanted;
-    // lmdb-js reports the environment's actual overlappingSync (a later opener cannot change it).
-    const flags = env as unknown as { overlappingSync?: unknown; noSync?: unknown };
-    this.syncedOnCommit = flags.overlappingSync === false && flags.noSync !== true;
     this.h = h;
     const roundBytes = h.meta.get('pending-rounds');
     this.rounds = roundBytes === undefined ? [] : decodeRounds(roundBytes);
     if (this.components.voteLogDir !== undefined) {
       try {
-        await this.openVoteLog(this.components.voteLogDir);
+        await this.openVoteLog(this.components.voteLogDir, fresh);
       } catch (e) {
         this.h = undefined;
         throw e;
@@ -208,6 +210,7 @@ export class LmdbLedgerStore implements LedgerStore {
    */
   appendMany(records: readonly LedgerRecord[], encoded?: readonly Uint8Array[]): Promise<AppendResult[]> {
     return this.write(
+      'append ledger records',
       () => {
         const set = this.set;
         if (!set) throw new QallowError('CONFIG_INVALID', 'the ledger store has no validator set; start it with the configured validators', { field: 'validators' });
@@ -384,16 +387,18 @@ export class LmdbLedgerStore implements LedgerStore {
     }
     if (!this.folding && (this.recent.size >= FOLD_VOTES || log.size >= FOLD_BYTES)) {
       const segment = log.rotate();
-      this.folding = this.fold([segment]).finally(() => {
+      this.folding = this.fold([segment], false, log.segment).finally(() => {
         this.folding = undefined;
       });
     }
   }
 
   /** Replay the log into memory, fold it into LMDB, and delete the segments it came from. */
-  private async openVoteLog(dir: string): Promise<void> {
+  private async openVoteLog(dir: string, fresh: boolean): Promise<void> {
     const h = this.open();
-    const { log, records, segments } = VoteLog.open(dir, this.components.logger);
+    const marker = h.meta.get('vote-log');
+    if (marker !== undefined && marker.byteLength !== 4) throw new QallowError('STORE_CORRUPT', `ledger-meta vote-log is ${marker.byteLength} bytes, not 4`, { key: 'vote-log' });
+    const { log, records, segments } = VoteLog.open(dir, this.components.logger, { expectFrom: marker?.readUInt32LE(0), expectNew: fresh && marker === undefined });
     this.log = log;
     for (const r of records) {
       const { origin, firstSeq, hashes } = votesOf(r);
@@ -407,7 +412,8 @@ export class LmdbLedgerStore implements LedgerStore {
       });
       if (r.kind === 'round') this.keepRound(r);
     }
-    if (segments.length > 0) await this.fold(segments, true);
+    // Every start records where the unfolded votes begin: the new segment (the older ones are folded now).
+    if (segments.length > 0 || marker?.readUInt32LE(0) !== log.segment) await this.fold(segments, true, log.segment);
     if (records.length > 0) this.components.logger?.info({ component: 'vote-log', records: records.length, segments: segments.length }, 'vote log folded into the ledger store');
   }
 
@@ -416,11 +422,12 @@ export class LmdbLedgerStore implements LedgerStore {
    * one durable transaction, then delete `segments`, whose records that
    * covers. On failure the segments stay and are read again at the next start.
    */
-  private async fold(segments: readonly string[], throwOnError = false): Promise<void> {
+  private async fold(segments: readonly string[], throwOnError: boolean, firstLive: number): Promise<void> {
     const votes = [...this.recent];
     const rounds = this.rounds;
     try {
       await this.write(
+        'fold the vote log into ledger-votes',
         () => (rounds.length > 0 ? Buffer.concat(rounds.map(encodeVoteLogRecord)) : undefined),
         (h, roundBytes) => {
           for (const [key, hash] of votes) {
@@ -428,6 +435,9 @@ export class LmdbLedgerStore implements LedgerStore {
             void h.votes.put([key.slice(0, sp), Number(key.slice(sp + 1))], Buffer.from(hash, 'hex'));
           }
           if (roundBytes) void h.meta.put('pending-rounds', roundBytes);
+          const live = Buffer.alloc(4);
+          live.writeUInt32LE(firstLive, 0);
+          void h.meta.put('vote-log', live);
         },
       );
       this.log?.remove(segments);
@@ -463,21 +473,15 @@ export class LmdbLedgerStore implements LedgerStore {
     return b === undefined ? undefined : this.decode(origin, seq, b).hash;
   }
 
-  private write<P, R>(prepare: () => P, apply: (h: Handles, prepared: P) => R, after?: (result: R) => void): Promise<R> {
+  /** One durable write through the host's LMDB writer; `after` runs once it is committed. */
+  private write<P, R>(action: string, prepare: () => P, apply: (h: Handles, prepared: P) => R, after?: (result: R) => void): Promise<R> {
     let p: Promise<R>;
     try {
       const h = this.open();
-      const prepared = prepare();
-      p = h.env
-        .transaction(() => apply(h, prepared))
-        .then(async (result) => {
-          if (!this.syncedOnCommit) await h.env.flushed;
-          after?.(result);
-          return result;
-        })
-        .catch((e: unknown) => {
-          throw e instanceof QallowError ? e : new QallowError('IO_ERROR', `ledger store: ${errorMessage(e)}`, {}, { cause: e });
-        });
+      p = h.writer.write(action, prepare, (prepared) => apply(h, prepared)).then((result) => {
+        after?.(result);
+        return result;
+      });
     } catch (e) {
       return Promise.reject(e);
     }

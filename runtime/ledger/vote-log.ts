@@ -42,9 +42,27 @@
  * with more bytes after it, is corruption: STORE_CORRUPT naming the file
  * and offset, and the host does not start — a validator that forgot a vote
  * could sign a second, different entry for the same seq.
+ *
+ * A deleted log: the store records in LMDB (ledger-meta `vote-log`) the
+ * first segment not yet folded; `open` with `expectFrom` refuses
+ * (STORE_CORRUPT) a directory that is missing or lacks any segment from that
+ * one to the newest. Rebuilding the votes from the ledger is not safe: the
+ * certified entries show the votes that made it into certificates, but not
+ * those cast for rounds that were still in flight, and a validator that
+ * forgot such a vote could sign a conflicting entry for the same (origin,
+ * seq). So the host does not start, and the message says what to do. The
+ * other way round too: a new ledger store (its LMDB environment deleted or
+ * replaced) that finds an old vote log (`expectNew`) lost the votes already
+ * folded, and is refused the same way.
+ *
+ * A failed append (ENOSPC, EIO): the segment is cut back to its last
+ * acknowledged length (ftruncate + fdatasync), so no half-written record is
+ * left between good ones, and the append fails with IO_ERROR; the vote was
+ * not cast. If even that fails, appends keep failing (and retry the cut) until
+ * it succeeds — once the disk has room again, the validator votes again.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { isNodeId } from '../actors/address.js';
@@ -84,6 +102,21 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 
 function segmentName(n: number): string {
   return `votes-${String(n).padStart(8, '0')}.log`;
+}
+
+/** The segment numbers in `dir`, ascending; undefined when it is not a directory that can be read. */
+function segmentNumbers(dir: string): number[] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  return names
+    .map((n) => SEGMENT.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 function checksum(payload: Uint8Array): Buffer {
@@ -195,7 +228,19 @@ export class VoteLog {
    * segment in order, and a fresh segment for new appends. The earlier
    * segments stay until `remove`d (after what they hold is folded).
    */
-  static open(dir: string, logger?: { warn(obj: object, msg: string): void }): { log: VoteLog; records: VoteLogRecord[]; segments: string[] } {
+  static open(
+    dir: string,
+    logger?: { warn(obj: object, msg: string): void },
+    opts: { readonly expectFrom?: number | undefined; readonly expectNew?: boolean | undefined } = {},
+  ): { log: VoteLog; records: VoteLogRecord[]; segments: string[] } {
+    if (opts.expectFrom !== undefined) VoteLog.#checkPresent(dir, opts.expectFrom);
+    if (opts.expectNew && (segmentNumbers(dir)?.length ?? 0) > 0) {
+      throw new QallowError(
+        'STORE_CORRUPT',
+        `the vote log ${dir} holds segments, but the ledger store in LMDB is new: the LMDB environment (data.mdb) was deleted or replaced, and with it the votes this validator had already folded; it could sign a conflicting entry for the same origin and seq. Restore the data directory from a backup; if it is lost, move the whole data directory aside and start this host with an empty one, so that it catches up the ledger from its peers`,
+        { path: dir },
+      );
+    }
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -217,25 +262,61 @@ export class VoteLog {
     return { log, records, segments: names.map((n) => join(dir, n)) };
   }
 
+  /** Refuse a log directory that lost segments the store has not folded (see the top of this file). */
+  static #checkPresent(dir: string, from: number): void {
+    const missing = (what: string): QallowError =>
+      new QallowError(
+        'STORE_CORRUPT',
+        `the vote log ${dir} ${what}, but the ledger store says its votes from ${segmentName(from)} on were not yet folded into LMDB: this validator cannot know which entries it signed, and could sign a conflicting entry for the same origin and seq. Restore ${dir} from a backup of this data directory; if it is lost, move the whole data directory aside and start this host with an empty one, so that it catches up the ledger from its peers (safe while fewer than a third of the validators have forgotten their votes)`,
+        { path: dir, segment: segmentName(from) },
+      );
+    const all = segmentNumbers(dir);
+    if (all === undefined) throw missing('is missing');
+    const numbers = all.filter((n) => n >= from);
+    if (numbers[0] !== from) throw missing(`has no ${segmentName(from)}`);
+    const gap = numbers.findIndex((n, i) => n !== from + i);
+    if (gap >= 0) throw missing(`has no ${segmentName(from + gap)}`);
+  }
+
   /** Bytes appended to the current segment. */
   get size(): number {
     return this.#bytes;
   }
 
+  /** Number of the segment appends go to. */
+  get segment(): number {
+    return this.#segment;
+  }
+
   /** Append records and return once they are on disk (one write, one fdatasync). */
   append(records: readonly VoteLogRecord[]): void {
-    if (this.#broken) throw this.#broken;
     if (this.#fd === undefined) throw new QallowError('STORE_CLOSED', 'the vote log is closed', {});
+    if (this.#broken && !this.#cutBack()) throw this.#broken;
     const buf = records.length === 1 ? encodeVoteLogRecord(records[0]!) : Buffer.concat(records.map(encodeVoteLogRecord));
     try {
       for (let off = 0; off < buf.byteLength; ) off += writeSync(this.#fd, buf, off, buf.byteLength - off);
       fdatasyncSync(this.#fd);
     } catch (e) {
-      // The segment's tail is now unknown: refuse every later vote rather than risk a hole.
-      this.#broken = new QallowError('IO_ERROR', `vote log ${join(this.dir, segmentName(this.#segment))}: ${errorMessage(e)}; this host signs no votes until it is restarted`, { key: segmentName(this.#segment) }, { cause: e });
-      throw this.#broken;
+      const file = join(this.dir, segmentName(this.#segment));
+      // Part of the record may be on disk: cut the segment back to what was acknowledged (until that works, no vote is cast).
+      const err = new QallowError('IO_ERROR', `vote log ${file}: ${errorMessage(e)}; this vote was not cast, and this host signs no votes until its disk takes writes again`, { key: segmentName(this.#segment), path: file }, { cause: e });
+      this.#broken = err;
+      this.#cutBack();
+      throw err;
     }
     this.#bytes += buf.byteLength;
+  }
+
+  /** Cut the segment back to its acknowledged length; whether that worked (the log is whole again). */
+  #cutBack(): boolean {
+    try {
+      ftruncateSync(this.#fd!, this.#bytes);
+      fdatasyncSync(this.#fd!);
+    } catch {
+      return false;
+    }
+    this.#broken = undefined;
+    return true;
   }
 
   /** Continue in a new segment; returns the path of the one that was current. */

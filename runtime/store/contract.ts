@@ -12,7 +12,10 @@
  * - reads decode and validate: bytes that do not decode to a valid record
  *   fail with CHECKPOINT_CORRUPT (checkpoints, states) or STORE_CORRUPT
  *   (journal, run records), naming run, key and field; nothing else is lost;
- * - calls before `start()` or after `stop()` fail with STORE_CLOSED.
+ * - calls before `start()` or after `stop()` fail with STORE_CLOSED;
+ * - a write that cannot be made durable (a full disk, EIO) rejects with
+ *   IO_ERROR naming the cause and stores nothing of itself; the same write
+ *   may be retried (LMDB: lmdb-writer.ts).
  */
 import type { Checkpoint } from './checkpoint.js';
 import type { JournalEntry, JournalRecord } from './journal.js';

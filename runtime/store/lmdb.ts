@@ -14,12 +14,17 @@
  * then numerically by epoch or seq, so a run's checkpoints or journal are
  * one range scan.
  *
- * Durability: writes run in `transaction()` and are awaited. The environment
- * is opened with `overlappingSync: false` (lmdb-js defaults it on for Linux),
- * so a transaction's promise resolves only after LMDB's commit has synced to
- * disk, not merely become visible; each write then also awaits `flushed`.
- * noSync and noMetaSync are never set. A checkpoint and its state are one
- * transaction.
+ * Durability: every write goes through the environment's one LmdbWriter
+ * (lmdb-writer.ts: one transaction, awaited until synced; a failed commit is
+ * IO_ERROR and no lmdb-js promise is left unhandled). The environment is
+ * opened with `overlappingSync: false` (lmdb-js defaults it on for Linux), so
+ * a transaction's promise resolves only after LMDB's commit has synced to
+ * disk, not merely become visible. noSync and noMetaSync are never set. A
+ * checkpoint and its state are one transaction.
+ *
+ * Before the environment is mapped, its data file is checked (lmdb-check.ts):
+ * a truncated or damaged file makes lmdb-js die of SIGBUS or SIGSEGV, so it is
+ * refused with STORE_CORRUPT naming the file and what to do.
  *
  * lmdb-js does not roll back a `transaction()` whose callback throws after
  * writing, so every check in a callback comes before its first write.
@@ -29,11 +34,15 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { QallowError, errorMessage } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
+import { checkLmdbEnvironment } from './lmdb-check.js';
+import { LmdbWriter } from './lmdb-writer.js';
 import type { RecoveredCheckpoint, Store, StoreComponents, StoreLogger } from './contract.js';
 import type { JournalEntry, JournalRecord } from './journal.js';
 import {
   assertRunId,
   assertU32,
+  auditCheckpoints,
+  type AuditedCheckpoint,
   checkExtends,
   prepareCheckpoint,
   prepareJournalEntry,
@@ -57,10 +66,15 @@ export const STORE_FORMAT = 'qallow/store/v1';
 /**
  * Environment flags. lmdb-js shares one native environment per path in a
  * process and the first opener's sync flags win, so anything else that opens
- * this path should use these too (writes here also await `flushed`, so they
- * stay durable either way).
+ * this path should use these too (the writer also awaits `flushed` when the
+ * environment turns out to run with overlappingSync, so writes stay durable
+ * either way). `eventTurnBatching: false`: with it on, lmdb-js makes a promise
+ * per batch that no caller can reach, and a failed commit (a full disk)
+ * rejects it as an unhandled rejection that kills the process (lmdb-writer.ts).
+ * Transactions made in one event turn still share one commit. (lmdb-js turns
+ * batching back on when anything subscribes to 'beforecommit': nothing may.)
  */
-export const LMDB_ENV_OPTIONS = { maxDbs: 16, overlappingSync: false, noSync: false, noMetaSync: false } as const;
+export const LMDB_ENV_OPTIONS = { maxDbs: 16, overlappingSync: false, noSync: false, noMetaSync: false, eventTurnBatching: false } as const;
 
 /** Where a data directory's LMDB environment lives. */
 export function lmdbPath(dataDir: string): string {
@@ -91,13 +105,13 @@ function own(b: Uint8Array): Uint8Array {
 interface Handles {
   readonly root: RootDatabase<Buffer, Key>;
   readonly dbs: Record<LmdbDatabaseName, Db>;
+  readonly writer: LmdbWriter;
 }
 
 export class LmdbStore implements Store {
   readonly path: string;
   private handles: Handles | undefined;
   private starting: Promise<void> | undefined;
-  private readonly inflight = new Set<Promise<unknown>>();
   private readonly logger: StoreLogger | undefined;
 
   constructor(init: LmdbStoreInit, components: StoreComponents = {}) {
@@ -118,7 +132,7 @@ export class LmdbStore implements Store {
     const h = this.handles;
     if (!h) return;
     this.handles = undefined; // new calls fail with STORE_CLOSED from here on
-    await Promise.allSettled([...this.inflight]);
+    await h.writer.settled();
     try {
       await h.root.close();
     } catch (e) {
@@ -184,6 +198,14 @@ export class LmdbStore implements Store {
     return found;
   }
 
+  /** Every checkpoint of a run checked in full, chain and stored state (rules.ts `auditCheckpoints`; `qallow checkpoint list`). */
+  async auditCheckpoints(run: string): Promise<AuditedCheckpoint[]> {
+    const h = this.open();
+    assertRunId(run);
+    const stored = this.read(() => this.scan(h.dbs.checkpoints, run));
+    return auditCheckpoints(run, stored, (epoch) => this.read(() => h.dbs.states.get([run, epoch])));
+  }
+
   async discardAfter(run: string, epoch: number): Promise<number> {
     const moved = await this.write(
       'discardAfter',
@@ -233,10 +255,15 @@ export class LmdbStore implements Store {
    * sub-databases in it (the governance ledger: runtime/ledger/lmdb-store.ts,
    * databases `ledger-*`), so a host keeps one environment (SPEC §4). Valid
    * between start() and stop(); start such a component after this store and
-   * stop it before. Its writes must await their transaction and `flushed`.
+   * stop it before. Its writes go through `writer()`.
    */
   environment(): RootDatabase<Buffer, Key> {
     return this.open().root;
+  }
+
+  /** The environment's one writer (lmdb-writer.ts), for components that keep sub-databases in it. */
+  writer(): LmdbWriter {
+    return this.open().writer;
   }
 
   // ------------------------------------------------------------ internals
@@ -245,19 +272,26 @@ export class LmdbStore implements Store {
     let root: RootDatabase<Buffer, Key>;
     try {
       await mkdir(this.path, { recursive: true });
+    } catch (e) {
+      throw this.io('open', e);
+    }
+    // Mapping a damaged file crashes the process (SIGBUS, SIGSEGV): check it first.
+    await checkLmdbEnvironment(this.path);
+    try {
       root = open<Buffer, Key>({ path: this.path, ...LMDB_ENV_OPTIONS, encoding: 'binary' });
     } catch (e) {
       throw this.io('open', e);
     }
     const dbs = Object.fromEntries(LMDB_DATABASES.map((name) => [name, root.openDB<Buffer, Key>({ name, encoding: 'binary' })])) as Record<LmdbDatabaseName, Db>;
-    const h: Handles = { root, dbs };
+    const writer = new LmdbWriter(root, { path: this.path }, { logger: this.logger });
+    const h: Handles = { root, dbs, writer };
     const format = dbs.meta.get('format');
     if (format === undefined) {
       try {
-        await root.transaction(() => void dbs.meta.put('format', Buffer.from(STORE_FORMAT)));
+        await writer.write('write the store format', () => undefined, () => void dbs.meta.put('format', Buffer.from(STORE_FORMAT)));
       } catch (e) {
         await root.close().catch(() => undefined);
-        throw this.io('write the store format', e);
+        throw e;
       }
     } else if (format.toString('utf8') !== STORE_FORMAT) {
       await root.close().catch(() => undefined);
@@ -296,34 +330,15 @@ export class LmdbStore implements Store {
     return out;
   }
 
-  /**
-   * One durable write: `prepare` runs first (validation, encoding; outside
-   * the write lock), then `apply` inside one LMDB transaction, whose commit is
-   * awaited. Typed errors from either pass through; anything else is IO_ERROR.
-   */
+  /** One durable write through the environment's writer (lmdb-writer.ts); `apply` runs inside the transaction. */
   private write<P, R>(action: string, prepare: () => P, apply: (h: Handles, prepared: P) => R): Promise<R> {
-    let p: Promise<R>;
+    let h: Handles;
     try {
-      const h = this.open();
-      const prepared = prepare();
-      p = h.root
-        .transaction(() => apply(h, prepared))
-        .then(async (result) => {
-          // Committed; now also flushed. Without overlappingSync this is already so, but the first
-          // opener of a path sets the environment's flags for the whole process, so do not rely on it.
-          await h.root.flushed;
-          return result;
-        })
-        .catch((e: unknown) => {
-          throw e instanceof QallowError ? e : this.io(action, e);
-        });
+      h = this.open();
     } catch (e) {
       return Promise.reject(e);
     }
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return h.writer.write(action, prepare, (prepared) => apply(h, prepared));
   }
 }
 

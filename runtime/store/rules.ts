@@ -160,9 +160,8 @@ export interface StoredCheckpoint {
  * hashes to its stateHash and has its tick. Newer ones are reported in
  * `skipped`, newest first.
  */
-export function recoverLatest(run: string, stored: readonly StoredCheckpoint[], loadState: (epoch: number) => Uint8Array | undefined): RecoveredCheckpoint {
-  if (stored.length === 0) throw new QallowError('CHECKPOINT_NOT_FOUND', `run ${JSON.stringify(run)} has no checkpoints`, { run });
-  // Chain pass, oldest first: why each checkpoint cannot be a link of the chain.
+/** Chain pass, oldest first: each stored checkpoint decoded (null if it does not) and why it cannot be a link of the chain (null: it can). */
+function chainPass(run: string, stored: readonly StoredCheckpoint[]): { decoded: Array<Checkpoint | null>; own: Array<string | null>; firstBad: number } {
   const decoded: Array<Checkpoint | null> = [];
   const own: Array<string | null> = [];
   stored.forEach((s, i) => {
@@ -181,7 +180,53 @@ export function recoverLatest(run: string, stored: readonly StoredCheckpoint[], 
   });
   let firstBad = own.findIndex((r) => r !== null);
   if (firstBad < 0) firstBad = stored.length;
+  return { decoded, own, firstBad };
+}
 
+/** Why the state stored with `c` is unusable (missing, unreadable, another hash or tick), or the state. */
+function stateCheck(run: string, c: Checkpoint, bytes: Uint8Array | undefined): { snapshot: StateSnapshot } | { problem: string } {
+  if (!bytes) return { problem: 'its state is missing' };
+  let snapshot: StateSnapshot;
+  try {
+    snapshot = readSnapshot(run, c.epoch, bytes);
+  } catch (e) {
+    return { problem: errorMessage(e) };
+  }
+  const h = stateHash(snapshot);
+  if (h !== c.stateHash) return { problem: `its stored state hashes to ${h}, the checkpoint records ${c.stateHash}` };
+  if (snapshot.tick !== c.tick) return { problem: `its stored state is at tick ${snapshot.tick}, the checkpoint records tick ${c.tick}` };
+  return { snapshot };
+}
+
+export interface AuditedCheckpoint {
+  readonly epoch: number;
+  /** The decoded record (null when it does not decode). */
+  readonly checkpoint: Checkpoint | null;
+  /** Why it is not usable, or null when it is: chain, own hash, and its own stored state all verify. */
+  readonly problem: string | null;
+}
+
+/**
+ * Every stored checkpoint of a run checked in full, oldest first: the chain
+ * from the run's first checkpoint, each record's own hash, and each one's
+ * stored state (decodes, hashes to its stateHash, has its tick). Unlike
+ * `recoverLatest`, which stops at the newest usable one, an older checkpoint
+ * whose state was damaged is reported too (`qallow checkpoint list`).
+ */
+export function auditCheckpoints(run: string, stored: readonly StoredCheckpoint[], loadState: (epoch: number) => Uint8Array | undefined): AuditedCheckpoint[] {
+  const { decoded, own, firstBad } = chainPass(run, stored);
+  return stored.map((s, i) => {
+    const checkpoint = decoded[i] ?? null;
+    if (own[i]) return { epoch: s.epoch, checkpoint, problem: own[i]! };
+    if (i > firstBad) return { epoch: s.epoch, checkpoint, problem: `the chain is broken at an earlier checkpoint (epoch ${stored[firstBad]!.epoch}): ${own[firstBad]!}` };
+    const state = stateCheck(run, checkpoint!, loadState(s.epoch));
+    return { epoch: s.epoch, checkpoint, problem: 'problem' in state ? state.problem : null };
+  });
+}
+
+export function recoverLatest(run: string, stored: readonly StoredCheckpoint[], loadState: (epoch: number) => Uint8Array | undefined): RecoveredCheckpoint {
+  if (stored.length === 0) throw new QallowError('CHECKPOINT_NOT_FOUND', `run ${JSON.stringify(run)} has no checkpoints`, { run });
+  const { decoded, own, firstBad } = chainPass(run, stored);
   const skipped: SkippedCheckpoint[] = [];
   for (let i = stored.length - 1; i >= 0; i--) {
     const epoch = stored[i]!.epoch;
@@ -194,28 +239,12 @@ export function recoverLatest(run: string, stored: readonly StoredCheckpoint[], 
       continue;
     }
     const c = decoded[i]!;
-    const bytes = loadState(epoch);
-    if (!bytes) {
-      skipped.push({ epoch, reason: 'its state is missing' });
+    const state = stateCheck(run, c, loadState(epoch));
+    if ('problem' in state) {
+      skipped.push({ epoch, reason: state.problem });
       continue;
     }
-    let snapshot: StateSnapshot;
-    try {
-      snapshot = readSnapshot(run, epoch, bytes);
-    } catch (e) {
-      skipped.push({ epoch, reason: errorMessage(e) });
-      continue;
-    }
-    const h = stateHash(snapshot);
-    if (h !== c.stateHash) {
-      skipped.push({ epoch, reason: `its stored state hashes to ${h}, the checkpoint records ${c.stateHash}` });
-      continue;
-    }
-    if (snapshot.tick !== c.tick) {
-      skipped.push({ epoch, reason: `its stored state is at tick ${snapshot.tick}, the checkpoint records tick ${c.tick}` });
-      continue;
-    }
-    return { checkpoint: c, snapshot, skipped };
+    return { checkpoint: c, snapshot: state.snapshot, skipped };
   }
   throw new QallowError(
     'CHECKPOINT_CORRUPT',
