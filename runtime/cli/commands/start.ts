@@ -16,6 +16,7 @@ export function startCommand(_io: CliIO): Command {
     .description("start this host's supervisor tree in the foreground (Ctrl-C stops it gracefully)")
     .requiredOption('--config <file>', 'host configuration (JSON; see config/examples/)')
     .option('--exit-when-done', 'stop once every run on this host has finished (scripts, tests)')
+    .option('--hold-runs', 'resume no run: every unfinished run comes back paused, for `qallow resume` or `qallow cancel` (config holdRuns)')
     .action(async (o) => {
       const config = await loadConfig(o.config).catch((e: unknown) => {
         // A bad config is bad usage: exit 2 with the field named.
@@ -27,7 +28,7 @@ export function startCommand(_io: CliIO): Command {
       let stopping: Promise<void> | undefined;
       let wake!: () => void;
       const done = new Promise<void>((resolve) => (wake = resolve));
-      const host = new Host(config, {
+      const host = new Host(o.holdRuns ? { ...config, holdRuns: true } : config, {
         logger,
         onFatal: (e) => {
           fatal = e;
