@@ -87,7 +87,8 @@ export class Host {
    * run ahead), so peers are constrained from this run's first epoch.
    */
   private readonly pacedTicks = new Map<string, number>();
-  private readonly finished = new Set<(s: RunStatus) => void>();
+  /** Every published run status goes to these (whenStatus, whenFinished). */
+  private readonly watchers = new Set<(s: RunStatus) => void>();
   private admin: AdminEndpoint | undefined;
   endpoint: HostEndpoint | undefined;
   private runCounter = 0;
@@ -438,7 +439,7 @@ export class Host {
       this.latest.set(run, s);
       for (const f of this.firstStatus.get(run) ?? []) f(s);
       this.firstStatus.delete(run);
-      for (const f of [...this.finished]) f(s);
+      for (const f of [...this.watchers]) f(s);
       await this.store
         ?.putRun({ run, params: spec.params, backend: spec.backend, epochTicks: spec.epochTicks, state: 'failed', ...(spec.paced ? { paced: true } : {}) })
         .catch((e: unknown) => this.c.logger.error({ component: 'run', run, err: isQallowError(e) ? e.message : String(e) }, 'could not mark the run failed in the store'));
@@ -483,7 +484,7 @@ export class Host {
           this.latest.set(s.run, s);
           for (const f of this.firstStatus.get(s.run) ?? []) f(s);
           this.firstStatus.delete(s.run);
-          if (s.state === 'done' || s.state === 'cancelled' || s.state === 'halted') for (const f of [...this.finished]) f(s);
+          for (const f of [...this.watchers]) f(s);
         },
       },
       {
@@ -550,17 +551,22 @@ export class Host {
     return this.system?.status() ?? null;
   }
 
-  /** Resolves when the run's last epoch is checkpointed, or it is cancelled. */
+  /** Resolves when the run's last epoch is checkpointed, or it is cancelled, halted or failed. */
   whenFinished(run: string): Promise<RunStatus> {
+    return this.whenStatus(run, (s) => s.state === 'done' || s.state === 'cancelled' || s.state === 'halted' || s.state === 'failed');
+  }
+
+  /** The run's latest status if it satisfies `pred`, else the first one published that does. */
+  whenStatus(run: string, pred: (s: RunStatus) => boolean): Promise<RunStatus> {
     const s = this.latest.get(run);
-    if (s?.state === 'done' || s?.state === 'cancelled' || s?.state === 'halted') return Promise.resolve(s);
+    if (s && pred(s)) return Promise.resolve(s);
     return new Promise((resolve) => {
       const f = (st: RunStatus): void => {
-        if (st.run !== run) return;
-        this.finished.delete(f);
+        if (st.run !== run || !pred(st)) return;
+        this.watchers.delete(f);
         resolve(st);
       };
-      this.finished.add(f);
+      this.watchers.add(f);
     });
   }
 
