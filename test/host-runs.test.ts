@@ -110,7 +110,7 @@ test('a run that keeps crashing is stopped and marked failed alone; the host and
   await until(a.host, 'crashy', (s) => s.tick > 0, 'crashy to compute');
   // Every incarnation meets another injected fault: more than maxRestarts (2) within the window.
   for (let i = 0; i < 10; i++) a.host.injectFault('crashy');
-  const failed = await a.host.whenFinished('crashy');
+  const failed = await until(a.host, 'crashy', (s) => s.state === 'failed', 'crashy to fail');
   t.is(failed.state, 'failed');
   t.regex(failed.failure ?? '', /injected fault/);
   t.is((await a.host.whenFinished('steady')).state, 'done', 'the other run ran to its end');
