@@ -5,13 +5,16 @@
  *   ├── compute     the piscina pool (status/metrics)
  *   ├── store       the LMDB environment (status)
  *   ├── telemetry   metrics lines to pino every telemetry.intervalMs
- *   └── runs        one-for-one, one phase actor per run
+ *   └── runs        one-for-one, one phase actor per run; a run over its own
+ *                   restart intensity is stopped and marked failed (stop-child)
  *
  * Start order: store → compute pool → actor system → service actors → runs
  * (boot runs from the config, then every unfinished run found in the
- * store). Stop is the reverse: each phase actor drains (the epoch in
- * progress finishes and is checkpointed), the actor tree stops, the pool
- * and then the store close. An escalation that reaches the root stops the
+ * store; with `holdRuns` those come back paused). A run's spec is checked
+ * whole (actors/run-spec.ts) before anything is spawned or recorded. Stop is
+ * the reverse: each phase actor drains (it stops at its next slice
+ * boundary; a part-computed epoch is recomputed at the next start), the
+ * actor tree stops, the pool and then the store close. An escalation that reaches the root stops the
  * tree and the host exits non-zero rather than limp on.
  */
 import { availableParallelism } from 'node:os';
@@ -581,7 +584,7 @@ export class Host {
     }
   }
 
-  /** Graceful stop: drain every run (the epoch in progress completes and is checkpointed), then close in reverse. */
+  /** Graceful stop: drain every run (each stops at its next slice boundary), then close in reverse. */
   async stop(): Promise<void> {
     const log = this.c.logger;
     this.readiness?.stopping();

@@ -1,8 +1,8 @@
 /**
  * `qallow start --config FILE`: this host's supervisor tree, in the
  * foreground, logging pino JSON lines to stdout. SIGINT/SIGTERM stop it
- * gracefully (the epoch in progress finishes and is checkpointed, LMDB and
- * the pool close) and exit 0; a supervision escalation to the root exits 1.
+ * gracefully (each run stops at its next slice boundary, LMDB and the pool
+ * close) and exit 0; a supervision escalation to the root exits 1.
  */
 import { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../../../config/load.js';
