@@ -226,3 +226,51 @@ test('qallow run with a spec the run cannot hold exits 2 and the real host keeps
   t.is(host.child.exitCode, null, 'the host is still running');
   t.falsy(host.lines.find((l) => typeof l.msg === 'string' && /escalated/.test(l.msg)));
 });
+
+test('a real host with a run of long epochs answers status, pause and checkpoint take mid-epoch, stops on SIGTERM at once, and --hold-runs lets the operator cancel it', async (t) => {
+  const dir = await tempDir(t);
+  t.is((await runCli(['keys', 'gen', '--node-id', 'admin', '--out', join(dir, 'admin')])).code, 0);
+  // Slices of 2 ticks of 262,144 pockets; an epoch of 32,768 ticks is within the default maxEpochCost.
+  const path = await writeConfig(dir, {
+    node: { id: 'host-l' },
+    dataDir: 'data',
+    compute: { threads: 1, sliceCost: 2 * 262_144 },
+    admin: { authorizedKeys: ['admin/admin.json'] },
+    telemetry: { intervalMs: 60_000, logLevel: 'info' },
+  });
+  const at = ['--data', join(dir, 'data'), '--admin-key', join(dir, 'admin', 'admin.secret.json')];
+  const host = startHost(path);
+  t.teardown(() => void host.child.kill('SIGKILL'));
+  await host.waitFor((l) => l.msg === 'host started', 'host start');
+  const run = await runCli(['run', 'phase13', '--pockets', '262144', '--ticks', '1000000', '--coupling', '0.002', '--epoch-ticks', '32768', '--id', 'big', '--backend', 'wasm', '--json', ...at]);
+  t.is(run.code, 0, run.stderr);
+  const status = await runCli(['runs', '--json', ...at]);
+  t.is(status.code, 0, status.stderr);
+  t.like(JSON.parse(status.stdout)[0], { run: 'big', state: 'running', epoch: 0 });
+  const cp = runCli(['checkpoint', 'take', 'big', '--json', ...at]);
+  const paused = await runCli(['pause', 'big', '--json', ...at]);
+  t.is(paused.code, 0, paused.stderr);
+  const p = JSON.parse(paused.stdout) as RunStatus;
+  t.is(p.state, 'paused');
+  t.true(p.tick < 32_768, `paused mid-epoch (tick ${p.tick})`);
+  const taken = await cp;
+  t.is(taken.code, 0, taken.stderr);
+  t.like(JSON.parse(taken.stdout), { epoch: 0, tick: 0 }, 'asked mid-epoch, answered with the newest checkpoint once the run stopped computing');
+  t.is((await runCli(['resume', 'big', ...at])).code, 0);
+  await host.waitFor((l) => l.msg === 'admin command' && l['command'] === 'resume', 'the resume');
+  const term = Date.now();
+  host.child.kill('SIGTERM');
+  const exit = await host.exited;
+  t.is(exit.code, 0);
+  t.true(Date.now() - term < 20_000, `stopped in ${Date.now() - term} ms, mid-epoch`);
+
+  const held = startHost(path, ['--hold-runs']);
+  t.teardown(() => void held.child.kill('SIGKILL'));
+  await held.waitFor((l) => l.msg === 'host started', 'second host start');
+  await held.waitFor((l) => l.msg === 'run held paused at start (--hold-runs): resume or cancel it', 'the run held');
+  const cancelled = await runCli(['cancel', 'big', '--json', ...at]);
+  t.is(cancelled.code, 0, cancelled.stderr);
+  t.like(JSON.parse(cancelled.stdout), { run: 'big', state: 'cancelled', tick: 0 });
+  held.child.kill('SIGTERM');
+  t.is((await held.exited).code, 0);
+});
