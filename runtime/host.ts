@@ -14,8 +14,9 @@
  * whole (actors/run-spec.ts) before anything is spawned or recorded. Stop is
  * the reverse: each phase actor drains (it stops at its next slice
  * boundary; a part-computed epoch is recomputed at the next start), the
- * actor tree stops, the pool and then the store close. An escalation that reaches the root stops the
- * tree and the host exits non-zero rather than limp on.
+ * actor tree stops, the pool and then the store close. An escalation that
+ * reaches the root stops the tree and the host exits non-zero rather than
+ * limp on.
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -82,8 +83,6 @@ export class Host {
   private readonly latest = new Map<string, RunStatus>();
   /** The spec of every run this host has started in this life (for a run that fails without an engine). */
   private readonly specs = new Map<string, RunSpec>();
-  /** Asks for a run's status before its actor has published one (it is opening). */
-  private readonly firstStatus = new Map<string, Array<(s: RunStatus) => void>>();
   /**
    * Ticks of the paced runs still going, for sync pulses. Seeded with 0 when
    * a run starts (an under-report only holds peers back, never lets them
@@ -440,8 +439,6 @@ export class Host {
     if (spec) {
       const s = failedStatus(spec, reason, this.latest.get(run));
       this.latest.set(run, s);
-      for (const f of this.firstStatus.get(run) ?? []) f(s);
-      this.firstStatus.delete(run);
       for (const f of [...this.watchers]) f(s);
       await this.store
         ?.putRun({ run, params: spec.params, backend: spec.backend, epochTicks: spec.epochTicks, state: 'failed', ...(spec.paced ? { paced: true } : {}) })
@@ -485,8 +482,6 @@ export class Host {
             else this.pacedTicks.set(s.run, s.tick);
           }
           this.latest.set(s.run, s);
-          for (const f of this.firstStatus.get(s.run) ?? []) f(s);
-          this.firstStatus.delete(s.run);
           for (const f of [...this.watchers]) f(s);
         },
       },
@@ -526,17 +521,18 @@ export class Host {
     if (s && (this.runs.has(run) || s.state === 'failed')) return Promise.resolve(s);
     this.ref(run);
     return new Promise<RunStatus>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const list = this.firstStatus.get(run) ?? [];
-        this.firstStatus.set(run, list.filter((f) => f !== done));
-        reject(new QallowError('TIMEOUT', `run ${run} did not open within ${timeoutMs} ms; see the host's log`, { run, timeoutMs }));
-      }, timeoutMs);
-      timer.unref();
-      const done = (st: RunStatus): void => {
+      const f = (st: RunStatus): void => {
+        if (st.run !== run) return;
+        this.watchers.delete(f);
         clearTimeout(timer);
         resolve(st);
       };
-      this.firstStatus.set(run, [...(this.firstStatus.get(run) ?? []), done]);
+      const timer = setTimeout(() => {
+        this.watchers.delete(f);
+        reject(new QallowError('TIMEOUT', `run ${run} did not open within ${timeoutMs} ms; see the host's log`, { run, timeoutMs }));
+      }, timeoutMs);
+      timer.unref();
+      this.watchers.add(f);
     });
   }
 
