@@ -99,6 +99,24 @@ test('a spec the run could not hold is refused before anything starts; the host 
   const simK = await runCliInProcess(['simulate', 'phase13', '--pockets', '64', '--ticks', '10', '--coupling', '1e308']);
   t.is(simK.code, 2);
   t.regex(simK.stderr, /coupling/);
+  const simE = await runCliInProcess(['simulate', 'phase12', '--ticks', '10', '--eps', '1e308']);
+  t.is(simE.code, 2);
+  t.regex(simE.stderr, /eps/);
+});
+
+test('a stored run this host cannot run (a limit lowered since) is marked failed at start, not spawned', async (t) => {
+  const dir = await tempDir(t);
+  const a = await start(t, config(dir));
+  await a.host.submit('wide', phase13Params({ pockets: 4096, ticks: 10_000_000, couplings: [0.002] }), 'js', 100);
+  await until(a.host, 'wide', (s) => s.epoch >= 1, 'an epoch');
+  await a.host.stop();
+  const b = await start(t, config(dir, { compute: { maxPockets: 1024 } }));
+  t.deepEqual(await b.host.runIds(), [], 'not resumed');
+  const s = await b.host.status('wide');
+  t.is(s.state, 'failed');
+  t.regex(s.failure ?? '', /pockets/);
+  t.like((await b.host.allRuns()).find((r) => r['run'] === 'wide'), { state: 'failed' });
+  t.deepEqual(b.fatal, []);
 });
 
 test('a run that keeps crashing is stopped and marked failed alone; the host and its other runs carry on; it stays failed', async (t) => {
