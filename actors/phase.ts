@@ -1,9 +1,20 @@
 /**
  * The phase actor: one per run, a child of the `runs` supervisor. It owns a
- * RunEngine and advances it one epoch per `advance` message, telling itself
- * the next `advance` so admin messages interleave between epochs. A crash
- * restarts it (the supervisor's strategy, never nact's stop) into a fresh
- * engine recovered from the run's newest valid checkpoint.
+ * RunEngine and advances it one slice (bounded pool work, see
+ * RunEngine.advance) per `advance` message. `advance` is the actor's own
+ * loop (ActorSpec.loop): it comes through a reserved slot outside the
+ * bounded mailbox, so outside traffic can never crowd the run out of its
+ * own progress, and admin messages interleave between slices, never more
+ * than one slice away. A crash restarts it (the supervisor's strategy,
+ * never nact's stop) into a fresh engine recovered from the run's newest
+ * valid checkpoint; the part of an epoch computed before the crash is
+ * computed again (the kernels are deterministic).
+ *
+ * Epoch boundaries never depend on outside traffic: a `checkpoint` asked
+ * mid-epoch is answered with the checkpoint that ends the epoch, or, if the
+ * run stops computing first (pause, cancel, drain), with its newest one.
+ * A `drain` (host stop) stops the run at the next slice boundary; the
+ * part-computed epoch is recomputed at the next start.
  *
  * Governance (actors/governance-hook.ts): when the validator quorum cannot
  * record an epoch's events the engine pauses the run at that boundary
@@ -14,7 +25,7 @@
  *
  * Storage: a write the run depends on that fails (IO_ERROR from the store, or
  * ENOSPC/EIO from its CSV or governance record: a full disk) does not crash
- * the actor — a crash loop would escalate and stop the host. The actor logs
+ * the actor — a crash loop would stop the run for good. The actor logs
  * it at error level, reopens the engine from what is stored (the newest
  * valid checkpoint, as a restart would, so nothing half-written is kept in
  * memory) and marks it paused for `storage` (status shows `pauseReason:
@@ -59,14 +70,23 @@ export interface RunStatus {
   readonly couplings: readonly number[];
   readonly recovered: Recovery | null;
   readonly incarnation: number;
+  /** Why the run failed (state `failed`: it could not start or kept crashing); null otherwise. */
+  readonly failure?: string | null;
 }
 
 export type AdminCommand = 'pause' | 'resume' | 'cancel';
 
+export interface CheckpointAnswer {
+  readonly epoch: number;
+  readonly tick: number;
+  readonly stateHash: string;
+}
+
 export type PhaseMsg =
+  /** The actor's own loop: compute the next slice. Only the runtime's reserved slot carries it. */
   | { readonly type: 'advance' }
   | { readonly type: 'command'; readonly command: AdminCommand; readonly replyTo: ReplyTo<RunStatus> }
-  | { readonly type: 'checkpoint'; readonly replyTo: ReplyTo<{ epoch: number; tick: number; stateHash: string }> }
+  | { readonly type: 'checkpoint'; readonly replyTo: ReplyTo<CheckpointAnswer> }
   | { readonly type: 'status'; readonly replyTo: ReplyTo<RunStatus> }
   | { readonly type: 'drain'; readonly replyTo: ReplyTo<RunStatus> }
   /** From the host: whether the validator quorum can be reached. */
@@ -86,13 +106,20 @@ export const STORAGE_RETRY = { baseMs: 250, maxMs: 10_000 } as const;
 export interface PhaseActorInit {
   readonly spec: RunSpec;
   readonly mailboxCapacity?: number;
-  /** Called after every epoch and every admin command (telemetry, waiters). */
+  /** Called once the run is open, after every slice and every admin command (telemetry, the host's latest status, waiters). */
   readonly onStatus?: ((status: RunStatus) => void) | undefined;
   /** Cluster pacing for a paced run (runtime/cluster/pacer.ts): an epoch starts only when it keeps the run within the lead bound. */
   readonly pacer?: Pacer | undefined;
+  /**
+   * Open the run held (`qallow start --hold-runs`): a run that would compute
+   * is paused first (journaled, like an operator's pause), so the operator
+   * can cancel or resume it. Applies to the first opening only, not to a
+   * reopening after a crash.
+   */
+  readonly hold?: boolean | undefined;
 }
 
-function status(engine: RunEngine, incarnation: number): RunStatus {
+export function runStatus(engine: RunEngine, incarnation: number): RunStatus {
   return {
     run: engine.spec.run,
     phase: engine.spec.params.phase,
@@ -112,15 +139,64 @@ function status(engine: RunEngine, incarnation: number): RunStatus {
     couplings: engine.couplings,
     recovered: engine.recovered,
     incarnation,
+    failure: null,
+  };
+}
+
+/** The status of a run without an engine: one that failed (it could not start, or kept crashing). */
+export function failedStatus(spec: RunSpec, failure: string, last?: RunStatus): RunStatus {
+  return {
+    run: spec.run,
+    phase: spec.params.phase,
+    state: 'failed',
+    tick: last?.tick ?? 0,
+    ticks: spec.params.ticks,
+    paced: spec.paced === true,
+    epoch: last?.epoch ?? 0,
+    stateHash: last?.stateHash ?? '',
+    backend: spec.backend,
+    executor: last?.executor ?? 'none',
+    lastDecision: last?.lastDecision ?? null,
+    lastAction: last?.lastAction ?? null,
+    pauseReason: null,
+    storageFault: null,
+    adaptations: last?.adaptations ?? 0,
+    couplings: last?.couplings ?? (spec.params.phase === 'phase13' ? spec.params.couplings : []),
+    recovered: last?.recovered ?? null,
+    incarnation: last?.incarnation ?? 0,
+    failure,
   };
 }
 
 export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, components: RunEngineComponents): ActorRef<PhaseMsg> {
   const initial: PhaseState = { engine: null, draining: false, fault: null };
-  // eslint-disable-next-line prefer-const -- assigned once spawn returns; used by the restart hook
-  let ref: ActorRef<PhaseMsg>;
+  const capacity = init.mailboxCapacity ?? 64;
   const run = init.spec.run;
-  const open = (): Promise<RunEngine> => RunEngine.open(init.spec, components);
+  /** Checkpoint requests that came mid-epoch (at most `capacity`; see the header). */
+  let waiting: Array<ReplyTo<CheckpointAnswer>> = [];
+  let held = init.hold !== true;
+  const answerWaiting = (engine: RunEngine): void => {
+    const { epoch, tick, stateHash } = engine.checkpoint;
+    for (const w of waiting) w.reply({ epoch, tick, stateHash });
+    waiting = [];
+  };
+  const failWaiting = (e: QallowError): void => {
+    for (const w of waiting) w.fail(e);
+    waiting = [];
+  };
+  const publish = (engine: RunEngine, incarnation: number): void => init.onStatus?.(runStatus(engine, incarnation));
+  const open = async (incarnation: number): Promise<RunEngine> => {
+    const engine = await RunEngine.open(init.spec, components);
+    if (!held) {
+      held = true;
+      if (!engine.finished && (engine.isRunning() || engine.pauseReason === 'quorum')) {
+        await engine.command('pause');
+        components.logger.warn({ run, tick: engine.tick }, 'run held paused at start (--hold-runs): resume or cancel it');
+      }
+    }
+    publish(engine, incarnation);
+    return engine;
+  };
   /** Failed writes in a row (kept across reopened engines), and the one pending retry. */
   let streak: { since: number; attempts: number } | null = null;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -132,9 +208,10 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
     const delay = Math.min(STORAGE_RETRY.maxMs, STORAGE_RETRY.baseMs * 2 ** Math.min(streak.attempts - 1, 16));
     const f: StorageFault = { message: fault.message, since: streak.since, attempts: streak.attempts, retryAt: now + delay };
     ctx.log.error({ run, code: fault.code, err: fault.message, attempts: f.attempts, retryInMs: delay }, 'a write failed: the run is paused until storage takes writes again');
+    failWaiting(fault);
     let engine: RunEngine | null = null;
     try {
-      engine = await open();
+      engine = await RunEngine.open(init.spec, components);
       engine.setStorageFault(f);
     } catch (e) {
       if (!storageFault(e, `run ${run}`)) throw e;
@@ -142,10 +219,10 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      ref.tryTell({ type: 'advance' });
+      ctx.continueLoop();
     }, delay);
     retryTimer.unref();
-    if (engine) init.onStatus?.(status(engine, ctx.incarnation));
+    if (engine) publish(engine, ctx.incarnation);
     return { engine, draining: state.draining, fault: engine ? null : f };
   };
 
@@ -164,10 +241,11 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
       }
     };
 
-  ref = spawn<PhaseMsg, PhaseState>(runs, {
-    name: init.spec.run,
+  return spawn<PhaseMsg, PhaseState>(runs, {
+    name: run,
     initialState: initial,
-    mailbox: { capacity: init.mailboxCapacity ?? 64 },
+    mailbox: { capacity },
+    loop: { message: { type: 'advance' } },
     handle: pausingOnStorageFaults(async (state, msg, ctx) => {
       if (!state.engine && state.fault) {
         // No engine since a failed write: only the retry (an advance once it is due) tries to open one.
@@ -176,12 +254,12 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
           const now = msg.type === 'command' && msg.command === 'resume';
           const when = now ? 'now' : `at ${new Date(state.fault.retryAt).toISOString()}`;
           if ('replyTo' in msg) msg.replyTo.fail(new QallowError('IO_ERROR', `run ${run} is paused: ${state.fault.message}; retry ${state.fault.attempts + 1} ${when}`, { run }));
-          if (now) ctx.self.tryTell({ type: 'advance' });
+          if (now) ctx.continueLoop();
           return msg.type === 'drain' ? { ...state, draining: true } : now ? { ...state, fault: { ...state.fault, retryAt: 0 } } : state;
         }
         if (state.draining || Date.now() < state.fault.retryAt) return state;
       }
-      const engine = state.engine ?? (await open());
+      const engine = state.engine ?? (await open(ctx.incarnation));
       switch (msg.type) {
         case 'advance': {
           const fault = engine.storageFault;
@@ -190,77 +268,97 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
             if (state.draining || Date.now() < fault.retryAt) return { ...state, engine };
             engine.setStorageFault(null);
           }
-          if (state.draining || engine.state !== 'running' || engine.finished) return { ...state, engine, fault: null };
+          if (state.draining || !engine.isRunning() || engine.finished) return { ...state, engine, fault: null };
           const pacer = engine.spec.paced ? init.pacer : undefined;
-          if (pacer) {
+          if (pacer && !engine.midEpoch) {
             // Wait (without blocking the mailbox) until this epoch keeps the run within the lead bound.
             const need = epochLength(engine.spec, engine.tick);
-            if (pacer.allowance(engine.spec.run, engine.tick) < need) {
-              void pacer.whenAllowed(engine.spec.run, engine.tick, need).then(() => ctx.self.tryTell({ type: 'advance' }));
+            if (pacer.allowance(run, engine.tick) < need) {
+              void pacer.whenAllowed(run, engine.tick, need).then(() => ctx.continueLoop());
               return { ...state, engine };
             }
           }
-          await engine.step();
-          if (streak) {
+          const decision = await engine.advance();
+          if (streak && decision) {
             ctx.log.info({ run, attempts: streak.attempts, pausedMs: Date.now() - streak.since, tick: engine.tick }, 'storage takes writes again: the run resumes');
             streak = null;
           }
-          init.onStatus?.(status(engine, ctx.incarnation));
-          if (!engine.finished && engine.state === 'running') ctx.self.tryTell({ type: 'advance' });
+          if (decision || !engine.isRunning()) answerWaiting(engine);
+          publish(engine, ctx.incarnation);
+          if (!engine.finished && engine.isRunning()) ctx.continueLoop();
           return { ...state, engine };
         }
         case 'command': {
           if (engine.finished || engine.state === 'cancelled' || (engine.state === 'halted' && msg.command !== 'cancel')) {
-            msg.replyTo.fail(new QallowError('BAD_USAGE', `run ${engine.spec.run} is ${engine.state}; it takes no more commands`, { run: engine.spec.run }));
+            msg.replyTo.fail(new QallowError('BAD_USAGE', `run ${run} is ${engine.state}; it takes no more commands`, { run }));
             return { ...state, engine };
           }
           if (msg.command === 'resume' && engine.pauseReason === 'storage') {
             // The operator asks for the retry now (the run was never paused by a command).
             engine.setStorageFault(null);
-            ctx.self.tryTell({ type: 'advance' });
-            msg.replyTo.reply(status(engine, ctx.incarnation));
+            if (!state.draining) ctx.continueLoop();
+            msg.replyTo.reply(runStatus(engine, ctx.incarnation));
             return { ...state, engine };
           }
           const wasRunning = engine.isRunning();
           await engine.command(msg.command);
-          ctx.log.info({ run: engine.spec.run, command: msg.command, tick: engine.tick }, 'admin command');
-          if (!wasRunning && engine.isRunning()) ctx.self.tryTell({ type: 'advance' });
-          msg.replyTo.reply(status(engine, ctx.incarnation));
-          init.onStatus?.(status(engine, ctx.incarnation));
+          ctx.log.info({ run, command: msg.command, tick: engine.tick }, 'admin command');
+          if (!engine.isRunning()) answerWaiting(engine);
+          else if (!wasRunning && !state.draining) ctx.continueLoop();
+          msg.replyTo.reply(runStatus(engine, ctx.incarnation));
+          publish(engine, ctx.incarnation);
           return { ...state, engine };
         }
         case 'checkpoint': {
+          if (engine.midEpoch && engine.isRunning() && !state.draining) {
+            waiting = waiting.filter((w) => !w.settled);
+            if (waiting.length >= capacity) {
+              msg.replyTo.fail(new QallowError('MAILBOX_FULL', `run ${run} already has ${capacity} checkpoint requests waiting for its epoch to end; retry later`, { actor: ctx.self.id, capacity, messageType: 'checkpoint' }));
+            } else {
+              waiting.push(msg.replyTo);
+            }
+            return { ...state, engine };
+          }
+          if (engine.midEpoch) {
+            // Not computing (paused or draining): its newest checkpoint is the state that stands.
+            const { epoch, tick, stateHash } = engine.checkpoint;
+            msg.replyTo.reply({ epoch, tick, stateHash });
+            return { ...state, engine };
+          }
           const c = await engine.checkpointNow();
           msg.replyTo.reply({ epoch: c.epoch, tick: c.tick, stateHash: c.stateHash });
           return { ...state, engine };
         }
         case 'status':
-          msg.replyTo.reply(status(engine, ctx.incarnation));
+          msg.replyTo.reply(runStatus(engine, ctx.incarnation));
           return { ...state, engine };
         case 'drain':
-          // Handled after any epoch in progress: the last one is already checkpointed.
-          msg.replyTo.reply(status(engine, ctx.incarnation));
+          // Handled between slices: the run stops here; a part-computed epoch is recomputed at the next start.
+          answerWaiting(engine);
+          msg.replyTo.reply(runStatus(engine, ctx.incarnation));
           return { ...state, engine, draining: true };
         case 'quorum': {
           const wasRunning = engine.isRunning();
           await engine.quorum(msg.available);
-          if (!wasRunning && engine.isRunning() && !state.draining && !engine.finished) ctx.self.tryTell({ type: 'advance' });
-          init.onStatus?.(status(engine, ctx.incarnation));
+          if (!wasRunning && engine.isRunning() && !state.draining && !engine.finished) ctx.continueLoop();
+          publish(engine, ctx.incarnation);
           return { ...state, engine };
         }
         case 'fault':
-          throw new QallowError('INTERNAL', `injected fault in run ${engine.spec.run}`, { run: engine.spec.run });
+          throw new QallowError('INTERNAL', `injected fault in run ${run}`, { run });
       }
     }),
     supervision: {
       onRestart: () => {
-        // The new incarnation reopens the run from its newest valid checkpoint
-        // on its first message; this one gets it going again.
-        queueMicrotask(() => void ref.tryTell({ type: 'advance' }));
+        // The new incarnation reopens the run from its newest valid checkpoint on its first message
+        // (the runtime tells it its loop message once it has restarted).
+        failWaiting(new QallowError('ACTOR_CRASHED', `run ${run} crashed before its epoch ended; ask for the checkpoint again`, { run }));
         return initial;
       },
     },
+    onStop: () => {
+      if (retryTimer) clearTimeout(retryTimer);
+      failWaiting(new QallowError('ACTOR_STOPPED', `run ${run} stopped before its epoch ended`, { run }));
+    },
   });
-  ref.tell({ type: 'advance' });
-  return ref;
 }

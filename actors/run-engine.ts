@@ -6,9 +6,10 @@
  *
  * Epochs: checkpoint epoch 0 is the initial state at tick 0; epoch e covers
  * ticks ((e-1)·E, e·E] for E = epochTicks, the last one ending at the run's
- * last tick (SPEC §3). Each epoch is: compute through the pool → append its
- * rows to the CSV → ethics decision and governor action (actors/governor.ts)
- * → governance record entry, then the checkpoint (both durable) → carry out
+ * last tick (SPEC §3). Each epoch is: compute through the pool, in slices of
+ * bounded work (`advance`; between two slices the run can be paused,
+ * cancelled or drained), appending each slice's rows to the CSV → ethics
+ * decision and governor action (actors/governor.ts) → governance record entry, then the checkpoint (both durable) → carry out
  * the action → record the governance events (actors/governance-hook.ts).
  *
  * Closed loop (SPEC §3): on `rollback` the engine restores the state of the
@@ -64,6 +65,12 @@ export interface RunSpec {
 
 export interface RunEngineComponents {
   readonly pool: ComputePool;
+  /**
+   * Most work (pocket-ticks, see tickCost) one pool slice may do: an epoch is
+   * computed in slices, and between two slices the run can be paused,
+   * cancelled or drained. Default DEFAULT_SLICE_COST.
+   */
+  readonly sliceCost?: number | undefined;
   readonly store: Store;
   readonly logger: Logger;
   readonly csvPath: string;
@@ -115,6 +122,29 @@ export interface Recovery {
 }
 
 type Simulation = Phase12Simulation | Phase13Simulation;
+
+/** Default bound on one slice's work: ≈ 0.07 s on wasm, ≈ 0.7 s on js, for any ring size. */
+export const DEFAULT_SLICE_COST = 2 ** 24;
+/** Default bound on one epoch's work (config compute.maxEpochCost): N = 2M pockets × 4096 ticks. */
+export const DEFAULT_MAX_EPOCH_COST = 2 ** 33;
+/** Rows (ticks × lanes) one slice holds at most, so a long epoch of a small run never allocates a huge row block. */
+export const MAX_SLICE_ROWS = 2 ** 16;
+
+/** Work of one tick, in pocket-ticks: pockets × rings (phase 13) or strands (phase 12). */
+export function tickCost(params: PhaseParams): number {
+  return params.phase === 'phase13' ? params.pockets * params.rings : params.eps.length;
+}
+
+/** Work of the run's longest epoch, in pocket-ticks. */
+export function epochCost(spec: Pick<RunSpec, 'params' | 'epochTicks'>): number {
+  return tickCost(spec.params) * Math.min(spec.epochTicks, spec.params.ticks);
+}
+
+/** Ticks per slice: as many as fit in `sliceCost` (at least one tick) and in MAX_SLICE_ROWS. */
+export function sliceTicks(params: PhaseParams, sliceCost: number): number {
+  const lanes = params.phase === 'phase13' ? params.rings : params.eps.length;
+  return Math.max(1, Math.min(Math.floor(sliceCost / tickCost(params)), Math.floor(MAX_SLICE_ROWS / lanes)));
+}
 
 /** Ticks in epoch `e` (1-based) of a run. */
 export function epochLength(spec: Pick<RunSpec, 'params' | 'epochTicks'>, startTick: number): number {
@@ -188,8 +218,17 @@ export function laneFigures(sim: Simulation, rows: RowBlock, rule: EthicsRule): 
   return out;
 }
 
+/** The epoch being computed, slice by slice. */
+interface EpochInProgress {
+  /** Ticks in the whole epoch, and those computed so far. */
+  readonly ticks: number;
+  done: number;
+}
+
 export class RunEngine {
   private sim: Simulation;
+  private inProgress: EpochInProgress | null = null;
+  private readonly sliceTicks: number;
   private last: Checkpoint;
   private pendingEdges: CausalEdge[] = [];
   /** The state as persisted in the run record (an admin pause included, a quorum pause not). */
@@ -224,6 +263,7 @@ export class RunEngine {
     this.runState = state;
     this.memory = memory;
     this.rule = c.governanceRule ?? DEFAULT_GOVERNANCE;
+    this.sliceTicks = sliceTicks(spec.params, c.sliceCost ?? DEFAULT_SLICE_COST);
     this.governance = c.governance ?? localGovernance(c.logger);
     const lanes = spec.params.phase === 'phase12' ? spec.params.eps.length : spec.params.rings;
     this.csv = new CsvSink(c.csvPath, spec.params.phase, lanes, spec.run);
@@ -391,7 +431,14 @@ export class RunEngine {
     await this.c.store.appendJournal(this.spec.run, { type, tick: this.tick });
     this.pendingEdges.push({ kind: 'admin', command: type, tick: this.tick });
     this.runState = type === 'pause' ? 'paused' : type === 'resume' ? 'running' : 'cancelled';
+    // A cancelled run computes no more: the rest of its epoch is dropped (its newest checkpoint stands).
+    if (type === 'cancel') this.inProgress = null;
     await this.saveState();
+  }
+
+  /** An epoch is part-computed: the state is between two checkpoints (a pause or drain came between slices). */
+  get midEpoch(): boolean {
+    return this.inProgress !== null;
   }
 
   async saveState(): Promise<void> {
@@ -409,12 +456,37 @@ export class RunEngine {
     return this.queue.length === 0;
   }
 
-  /** Advance one epoch: compute, CSV, decision and governor, durable checkpoint, action, governance events. */
+  /** Advance one whole epoch (slice after slice): see `advance`. */
   async step(): Promise<Decision> {
+    for (;;) {
+      const d = await this.advance();
+      if (d) return d;
+    }
+  }
+
+  /**
+   * Compute the next slice of the epoch in progress (starting one if none
+   * is), at most `sliceCost` of work, and append its rows to the CSV; when
+   * that completes the epoch, finish it: decision and governor, durable
+   * checkpoint, action, governance events. Resolves to the epoch's decision,
+   * or null while the epoch is not complete. The kernels are deterministic
+   * and the state carries over between calls, so the result is bit for bit
+   * that of one call for the whole epoch; the CSV past the newest checkpoint
+   * is cut back on recovery, so rows of a part-computed epoch do no harm.
+   */
+  async advance(): Promise<Decision | null> {
+    const p = (this.inProgress ??= { ticks: epochLength(this.spec, this.tick), done: 0 });
     const first = this.tick + 1;
-    const ticks = epochLength(this.spec, this.tick);
-    const rows = await this.sim.runEpoch(ticks);
+    const n = Math.min(this.sliceTicks, p.ticks - p.done);
+    const rows = await this.sim.runEpoch(n);
     await this.csv.append(rows, first);
+    p.done += n;
+    if (p.done < p.ticks) return null;
+    this.inProgress = null;
+    return this.finishEpoch(rows);
+  }
+
+  private async finishEpoch(rows: RowBlock): Promise<Decision> {
     const epoch = this.last.epoch + 1;
     const d = decide(this.spec.params, rows, epoch, this.tick, this.c.ethics);
     const judged = govern({
@@ -518,6 +590,7 @@ export class RunEngine {
 
   /** Checkpoint the current state unless it already is (a checkpoint is always at an epoch boundary). */
   async checkpointNow(): Promise<Checkpoint> {
+    if (this.inProgress) throw new QallowError('INTERNAL', `run ${this.spec.run}: no checkpoint in the middle of an epoch (tick ${this.tick}); ask again at its end`, { run: this.spec.run, tick: this.tick });
     if (this.last.tick === this.tick && this.pendingEdges.length === 0) return this.last;
     const snap = snapshotOf(this.sim, this.spec);
     const epoch = this.last.epoch + 1;

@@ -11,7 +11,13 @@ export const DEFAULTS = {
     threads: 0,
     backend: 'auto',
     maxPockets: 2 ** 24,
+    /** Most work (pocket-ticks: pockets × rings × ticks; phase 12 strands × ticks) in one epoch; a run over it is refused. */
+    maxEpochCost: 2 ** 33,
+    /** Most work in one pool slice: a run can be paused, cancelled or drained between two slices. */
+    sliceCost: 2 ** 24,
   },
+  /** Start with every unfinished run held paused (`qallow start --hold-runs`), for the operator to resume or cancel. */
+  holdRuns: false,
   ethics: {
     threshold: 2.9,
     entropyMax: 0.001,

@@ -101,8 +101,11 @@ export const hostConfigSchema = z.strictObject({
       threads: z.number().int('must be an integer').min(0, 'must be ≥ 0 (0 = one per core)').max(256, 'must be ≤ 256').default(DEFAULTS.compute.threads),
       backend: backend.default(DEFAULTS.compute.backend),
       maxPockets: positiveInt.default(DEFAULTS.compute.maxPockets),
+      maxEpochCost: positiveInt.default(DEFAULTS.compute.maxEpochCost),
+      sliceCost: positiveInt.default(DEFAULTS.compute.sliceCost),
     })
     .prefault({}),
+  holdRuns: z.boolean().default(DEFAULTS.holdRuns),
   ethics: z
     .strictObject({
       threshold: z.number().default(DEFAULTS.ethics.threshold),

@@ -17,6 +17,9 @@ export const CHUNK = 4096;
 /** Default limit on pockets in one run (rings × pockets), SPEC §1. */
 export const DEFAULT_MAX_POCKETS = 2 ** 24;
 
+/** Ticks in a run at most: the tick counter is an Int32 in the state header (kernels/state.ts). */
+export const MAX_TICKS = 0x7fff_ffff;
+
 /** The original C prototype capped a ring at this many pockets. */
 export const REFERENCE_POCKET_CAP = 32;
 

@@ -4,7 +4,7 @@
  * boundary; kernels trust what they are given.
  */
 import { QallowError } from '../runtime/errors.js';
-import { DEFAULT_MAX_POCKETS, REFERENCE_POCKET_CAP } from './constants.js';
+import { DEFAULT_MAX_POCKETS, MAX_TICKS, REFERENCE_POCKET_CAP } from './constants.js';
 
 export interface Phase12Params {
   readonly phase: 'phase12';
@@ -48,13 +48,22 @@ function requireInteger(param: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw bad(param, `must be an integer ≥ ${min}`, value);
 }
 
+function requireTicks(value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TICKS) throw bad('ticks', `must be an integer from 1 to ${MAX_TICKS}`, value);
+}
+
+/** The value as a finite float32 (what the kernels compute with), or a BAD_PARAMETER naming it. */
+function finiteFloat32(param: string, value: number): number {
+  if (!Number.isFinite(value)) throw bad(param, 'must be a finite number', value);
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) throw bad(param, 'must be a finite float32 (magnitude below about 3.4e38)', value);
+  return f;
+}
+
 export function phase12Params(req: Phase12Request): Phase12Params {
-  requireInteger('ticks', req.ticks, 1);
+  requireTicks(req.ticks);
   if (req.eps.length === 0) throw bad('eps', 'needs at least one value', '');
-  const eps = req.eps.map((e, i) => {
-    if (!Number.isFinite(e)) throw bad(req.eps.length > 1 ? `eps[${i}]` : 'eps', 'must be a finite number', e);
-    return Math.fround(e);
-  });
+  const eps = req.eps.map((e, i) => finiteFloat32(req.eps.length > 1 ? `eps[${i}]` : 'eps', e));
   return { phase: 'phase12', ticks: req.ticks, eps };
 }
 
@@ -62,7 +71,7 @@ export function phase13Params(req: Phase13Request): Phase13Params {
   const reference = req.reference === true;
   const maxPockets = req.maxPockets ?? DEFAULT_MAX_POCKETS;
   requireInteger('maxPockets', maxPockets, 2);
-  requireInteger('ticks', req.ticks, 1);
+  requireTicks(req.ticks);
   if (!Number.isInteger(req.pockets)) throw bad('pockets', 'must be an integer', req.pockets);
   let pockets = req.pockets;
   if (reference) {
@@ -83,9 +92,9 @@ export function phase13Params(req: Phase13Request): Phase13Params {
   const couplings = Array.from({ length: rings }, (_, r) => {
     const k = req.couplings.length === 1 ? req.couplings[0]! : req.couplings[r]!;
     const name = req.couplings.length > 1 ? `coupling[${r}]` : 'coupling';
-    if (!Number.isFinite(k)) throw bad(name, 'must be a finite number', k);
+    const f = finiteFloat32(name, k);
     if (!reference && k < 0) throw bad(name, 'must be ≥ 0', k);
-    return Math.fround(k);
+    return f;
   });
   return { phase: 'phase13', ticks: req.ticks, pockets, rings, couplings, reference };
 }

@@ -5,14 +5,18 @@
  *   ├── compute     the piscina pool (status/metrics)
  *   ├── store       the LMDB environment (status)
  *   ├── telemetry   metrics lines to pino every telemetry.intervalMs
- *   └── runs        one-for-one, one phase actor per run
+ *   └── runs        one-for-one, one phase actor per run; a run over its own
+ *                   restart intensity is stopped and marked failed (stop-child)
  *
  * Start order: store → compute pool → actor system → service actors → runs
  * (boot runs from the config, then every unfinished run found in the
- * store). Stop is the reverse: each phase actor drains (the epoch in
- * progress finishes and is checkpointed), the actor tree stops, the pool
- * and then the store close. An escalation that reaches the root stops the
- * tree and the host exits non-zero rather than limp on.
+ * store; with `holdRuns` those come back paused). A run's spec is checked
+ * whole (actors/run-spec.ts) before anything is spawned or recorded. Stop is
+ * the reverse: each phase actor drains (it stops at its next slice
+ * boundary; a part-computed epoch is recomputed at the next start), the
+ * actor tree stops, the pool and then the store close. An escalation that
+ * reaches the root stops the tree and the host exits non-zero rather than
+ * limp on.
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -33,8 +37,9 @@ import { ValidatorSet } from './ledger/validators.js';
 import { nodeId as nodeIdOf } from './actors/address.js';
 import type { LmdbStore } from './store/lmdb.js';
 import { MAX_PULSE_RUNS } from './transport/messages.js';
-import { spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
+import { failedStatus, spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
+import { validateRunSpec } from '../actors/run-spec.js';
 import type { HostConfig } from '../config/schema.js';
 import type { BackendId } from '../kernels/backend.js';
 import { phase12Params, phase13Params, type PhaseParams } from '../kernels/params.js';
@@ -79,13 +84,16 @@ export class Host {
   private quorumTimer: NodeJS.Timeout | undefined;
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
   private readonly latest = new Map<string, RunStatus>();
+  /** The spec of every run this host has started in this life (for a run that fails without an engine). */
+  private readonly specs = new Map<string, RunSpec>();
   /**
    * Ticks of the paced runs still going, for sync pulses. Seeded with 0 when
    * a run starts (an under-report only holds peers back, never lets them
    * run ahead), so peers are constrained from this run's first epoch.
    */
   private readonly pacedTicks = new Map<string, number>();
-  private readonly finished = new Set<(s: RunStatus) => void>();
+  /** Every published run status goes to these (whenStatus, whenFinished). */
+  private readonly watchers = new Set<(s: RunStatus) => void>();
   private admin: AdminEndpoint | undefined;
   private nonceLog: NonceLog | undefined;
   private stopStep = '';
@@ -152,11 +160,21 @@ export class Host {
     });
     this.telemetryTimer = setInterval(() => void telemetry.tryTell({ type: 'tick' }), cfg.telemetry.intervalMs);
     this.telemetryTimer.unref();
+    // Runs are independent: each has its own restart intensity, and a run over it (one that cannot
+    // start, or keeps crashing) is stopped and marked failed; it never escalates to the root, so one
+    // bad run cannot stop the host, its validator or the other runs (supervisors/README.md).
     this.runsSupervisor = spawnSupervisor(root, {
       name: 'runs',
       strategy: 'one-for-one',
+      onExhausted: 'stop-child',
       intensity: { maxRestarts: cfg.supervision.maxRestarts, periodMs: cfg.supervision.withinSeconds * 1000 },
       backoff: { baseMs: cfg.supervision.backoff.initialMs, maxMs: cfg.supervision.backoff.maxMs, jitter: cfg.supervision.backoff.jitter },
+    });
+    const runsPrefix = `${this.runsSupervisor.id}/`;
+    this.system.events.on((e) => {
+      if (e.type === 'child-given-up' && e.supervisor === this.runsSupervisor?.id && e.child.startsWith(runsPrefix)) {
+        void this.runFailed(e.child.slice(runsPrefix.length), e.error);
+      }
     });
     this.readiness?.up('actors');
     await this.startAdmin();
@@ -167,7 +185,16 @@ export class Host {
       known.add(run);
       const record = await this.store.getRun(run);
       if (record && (record.state === 'running' || record.state === 'paused')) {
-        this.startRun({ run, params: record.params, backend: record.backend, epochTicks: record.epochTicks, paced: record.paced === true });
+        const stored: RunSpec = { run, params: record.params, backend: record.backend, epochTicks: record.epochTicks, paced: record.paced === true };
+        let spec: RunSpec;
+        try {
+          spec = this.validate(stored);
+        } catch (e) {
+          // A stored run this host cannot run (a limit lowered since, or an older version's record): it fails alone.
+          await this.runFailed(run, isQallowError(e) ? e.message : String(e), stored);
+          continue;
+        }
+        this.startRun(spec, { hold: cfg.holdRuns });
       }
     }
     for (const boot of cfg.runs) {
@@ -364,7 +391,9 @@ export class Host {
             ? phase12Params(cmd.params)
             : phase13Params({ ...cmd.params, maxPockets: this.config.compute.maxPockets });
         await this.submit(id, params, cmd.backend ?? this.config.compute.backend, cmd.epochTicks ?? this.config.epochTicks, { paced: cmd.paced === true });
-        return this.status(id);
+        const started = await this.status(id);
+        if (started.state === 'failed') throw new QallowError('TASK_FAILED', `run ${id} could not start: ${started.failure ?? 'see the host log'}`, { run: id });
+        return started;
       }
       case 'pause':
       case 'resume':
@@ -444,7 +473,8 @@ export class Host {
   async allRuns(): Promise<Array<Record<string, unknown>>> {
     const out: Array<Record<string, unknown>> = [];
     for (const run of await this.store!.runs()) {
-      const live = this.runs.has(run) ? this.latest.get(run) : undefined;
+      const latest = this.latest.get(run);
+      const live = this.runs.has(run) ? (latest ?? null) : latest?.state === 'failed' ? latest : null;
       if (live) {
         out.push({ ...live });
         continue;
@@ -462,9 +492,36 @@ export class Host {
       : phase13Params({ ticks: boot.ticks, pockets: boot.pockets, couplings: boot.couplings, rings: boot.rings, maxPockets: this.config.compute.maxPockets });
   }
 
+  /** The whole check of a run's spec (actors/run-spec.ts), with this host's limits. */
+  private validate(spec: RunSpec): RunSpec {
+    return validateRunSpec(spec, { maxPockets: this.config.compute.maxPockets, maxEpochCost: this.config.compute.maxEpochCost });
+  }
+
+  /**
+   * A run that could not start or kept crashing (its supervisor gave up), or
+   * a stored run this host refuses: `failed` in the store, so it does not
+   * come back at the next start, and in `runs`/`status` with the reason.
+   */
+  private async runFailed(run: string, reason: string, stored?: RunSpec): Promise<void> {
+    const spec = stored ?? this.specs.get(run);
+    this.runs.delete(run);
+    this.pacedTicks.delete(run);
+    this.c.logger.error({ component: 'run', run, reason }, 'run failed: it is stopped and marked failed; the host carries on');
+    if (spec) {
+      const s = failedStatus(spec, reason, this.latest.get(run));
+      this.latest.set(run, s);
+      for (const f of [...this.watchers]) f(s);
+      await this.store
+        ?.putRun({ run, params: spec.params, backend: spec.backend, epochTicks: spec.epochTicks, state: 'failed', ...(spec.paced ? { paced: true } : {}) })
+        .catch((e: unknown) => this.c.logger.error({ component: 'run', run, err: isQallowError(e) ? e.message : String(e) }, 'could not mark the run failed in the store'));
+    }
+  }
+
   /** Start a new run: resolves `auto` to a concrete backend, which the run keeps for life (replay needs it). */
   async submit(run: string, params: PhaseParams, backend: BackendId | 'auto', epochTicks: number, opts: { readonly paced?: boolean } = {}): Promise<void> {
     if (this.runs.has(run)) throw new QallowError('BAD_USAGE', `run ${run} already exists on this host`, { run });
+    // Everything is checked before anything is spawned, journaled or recorded.
+    ({ params } = this.validate({ run, params, backend: 'js', epochTicks }));
     const paced = opts.paced === true;
     if (paced) {
       const lead = this.config.cluster?.maxLeadTicks;
@@ -480,24 +537,28 @@ export class Host {
     this.startRun({ run, params, backend: choice.backend, epochTicks, paced });
   }
 
-  private startRun(spec: RunSpec): void {
+  private startRun(spec: RunSpec, opts: { readonly hold?: boolean } = {}): void {
     if (spec.paced) this.pacedTicks.set(spec.run, 0);
+    this.specs.set(spec.run, spec);
+    this.latest.delete(spec.run);
     const ref = spawnPhaseActor(
       this.runsSupervisor!,
       {
         spec,
         pacer: this.cluster,
+        hold: opts.hold,
         onStatus: (s) => {
           if (s.paced) {
             if (s.state === 'done' || s.state === 'cancelled') this.pacedTicks.delete(s.run);
             else this.pacedTicks.set(s.run, s.tick);
           }
           this.latest.set(s.run, s);
-          if (s.state === 'done' || s.state === 'cancelled' || s.state === 'halted') for (const f of [...this.finished]) f(s);
+          for (const f of [...this.watchers]) f(s);
         },
       },
       {
         pool: this.pool!,
+        sliceCost: this.config.compute.sliceCost,
         store: this.store!,
         logger: this.c.logger.child({ component: 'run' }),
         csvPath: join(this.config.dataDir, 'runs', `${spec.run}.csv`),
@@ -520,8 +581,30 @@ export class Host {
     return r;
   }
 
+  /**
+   * A run's status as its actor last published it (once open, after every
+   * slice and command): answered at once, never queued behind an epoch in
+   * its mailbox or the pool. Before the first publication (the run is still
+   * opening) it waits for that, up to `timeoutMs`.
+   */
   status(run: string, timeoutMs = 60_000): Promise<RunStatus> {
-    return this.ref(run).ask<RunStatus>((replyTo) => ({ type: 'status', replyTo }), timeoutMs);
+    const s = this.latest.get(run);
+    if (s && (this.runs.has(run) || s.state === 'failed')) return Promise.resolve(s);
+    this.ref(run);
+    return new Promise<RunStatus>((resolve, reject) => {
+      const f = (st: RunStatus): void => {
+        if (st.run !== run) return;
+        this.watchers.delete(f);
+        clearTimeout(timer);
+        resolve(st);
+      };
+      const timer = setTimeout(() => {
+        this.watchers.delete(f);
+        reject(new QallowError('TIMEOUT', `run ${run} did not open within ${timeoutMs} ms; see the host's log`, { run, timeoutMs }));
+      }, timeoutMs);
+      timer.unref();
+      this.watchers.add(f);
+    });
   }
 
   command(run: string, command: RunCommand, timeoutMs = 60_000): Promise<RunStatus> {
@@ -538,17 +621,22 @@ export class Host {
     return this.system?.status() ?? null;
   }
 
-  /** Resolves when the run's last epoch is checkpointed, or it is cancelled. */
+  /** Resolves when the run's last epoch is checkpointed, or it is cancelled, halted or failed. */
   whenFinished(run: string): Promise<RunStatus> {
+    return this.whenStatus(run, (s) => s.state === 'done' || s.state === 'cancelled' || s.state === 'halted' || s.state === 'failed');
+  }
+
+  /** The run's latest status if it satisfies `pred`, else the first one published that does. */
+  whenStatus(run: string, pred: (s: RunStatus) => boolean): Promise<RunStatus> {
     const s = this.latest.get(run);
-    if (s?.state === 'done' || s?.state === 'cancelled' || s?.state === 'halted') return Promise.resolve(s);
+    if (s && pred(s)) return Promise.resolve(s);
     return new Promise((resolve) => {
       const f = (st: RunStatus): void => {
-        if (st.run !== run) return;
-        this.finished.delete(f);
+        if (st.run !== run || !pred(st)) return;
+        this.watchers.delete(f);
         resolve(st);
       };
-      this.finished.add(f);
+      this.watchers.add(f);
     });
   }
 
@@ -563,7 +651,7 @@ export class Host {
     }
   }
 
-  /** Graceful stop: drain every run (the epoch in progress completes and is checkpointed), then close in reverse. */
+  /** Graceful stop: drain every run (each stops at its next slice boundary), then close in reverse. */
   async stop(): Promise<void> {
     const log = this.c.logger;
     const step = (what: string): void => {

@@ -34,10 +34,27 @@ export interface BackoffSpec {
   readonly jitter: number;
 }
 
+/**
+ * What a supervisor does when a child fails once more than its intensity allows:
+ * - `escalate` (OTP's rule, the default): the supervisor gives up and fails to
+ *   its parent; the intensity counts the restarts of all its children;
+ * - `stop-child`: the intensity counts each child's restarts on its own; a
+ *   child over it is stopped for good (a `child-given-up` event, the decision
+ *   `stop` in status) and the supervisor and the other children carry on. For
+ *   a group of independent children whose failures must stay theirs (the
+ *   runs supervisor: a run that cannot start must not take its host down).
+ *   It is OTP's `temporary` child after its restarts ran out; only
+ *   `one-for-one` takes it (with siblings restarted together a child's own
+ *   count would mean nothing).
+ */
+export type OnExhausted = 'escalate' | 'stop-child';
+export const ON_EXHAUSTED: readonly OnExhausted[] = ['escalate', 'stop-child'];
+
 export interface SupervisorOptions {
   readonly strategy?: Strategy;
   readonly intensity?: Partial<IntensitySpec>;
   readonly backoff?: Partial<BackoffSpec>;
+  readonly onExhausted?: OnExhausted;
 }
 
 export interface SupervisorSpec extends SupervisorOptions {
@@ -54,7 +71,8 @@ export type SupervisorState = 'running' | 'suspended' | 'stopped' | 'failed';
 
 /** One restart decision, as logged and as shown in `status()`. */
 export interface RestartDecision {
-  readonly action: 'restart' | 'escalate';
+  /** `stop`: the child's restarts ran out under `onExhausted: 'stop-child'`; it is stopped for good. */
+  readonly action: 'restart' | 'escalate' | 'stop';
   /** Clock time of the decision, ms. */
   readonly at: number;
   /** Name of the child that failed. */
@@ -86,6 +104,7 @@ export interface SupervisorStatus {
   readonly name: string;
   readonly id: string;
   readonly strategy: Strategy;
+  readonly onExhausted: OnExhausted;
   readonly state: SupervisorState;
   readonly incarnation: number;
   /** Times this supervisor itself was restarted by its parent. */

@@ -4,7 +4,7 @@
  * field (`supervisor "runs": intensity.maxRestarts must be ...`).
  */
 import { QallowError } from '../runtime/errors.js';
-import { STRATEGIES, type BackoffSpec, type IntensitySpec, type Strategy, type SupervisorOptions } from './contract.js';
+import { ON_EXHAUSTED, STRATEGIES, type BackoffSpec, type IntensitySpec, type OnExhausted, type Strategy, type SupervisorOptions } from './contract.js';
 
 export const DEFAULT_STRATEGY: Strategy = 'one-for-one';
 /** Up to 3 restarts in 5 s, then escalate. */
@@ -16,6 +16,7 @@ export interface ResolvedSupervisorOptions {
   readonly strategy: Strategy;
   readonly intensity: IntensitySpec;
   readonly backoff: BackoffSpec;
+  readonly onExhausted: OnExhausted;
 }
 
 function check(ok: boolean, who: string, field: string, rule: string, value: unknown): void {
@@ -36,5 +37,8 @@ export function resolveSupervisorOptions(who: string, options: SupervisorOptions
   check(nonNegative(backoff.baseMs), who, 'backoff.baseMs', 'must be a number of milliseconds >= 0', backoff.baseMs);
   check(nonNegative(backoff.maxMs) && backoff.maxMs >= backoff.baseMs, who, 'backoff.maxMs', 'must be a number of milliseconds >= backoff.baseMs', backoff.maxMs);
   check(Number.isFinite(backoff.jitter) && backoff.jitter >= 0 && backoff.jitter <= 1, who, 'backoff.jitter', 'must be a number from 0 to 1', backoff.jitter);
-  return { strategy, intensity, backoff };
+  const onExhausted = options.onExhausted ?? 'escalate';
+  check(ON_EXHAUSTED.includes(onExhausted), who, 'onExhausted', `must be one of ${ON_EXHAUSTED.join(', ')}`, onExhausted);
+  check(onExhausted === 'escalate' || strategy === 'one-for-one', who, 'onExhausted', 'may be stop-child only with strategy one-for-one', onExhausted);
+  return { strategy, intensity, backoff, onExhausted };
 }

@@ -18,6 +18,10 @@
  *      on the injected clock, and they restart in start order;
  *   4. the decision is logged (warn, with its counters) and kept as
  *      `lastDecision` in `status()`.
+ *
+ * With `onExhausted: 'stop-child'` step 2 counts each child's restarts on
+ * its own, and a child over its intensity is stopped for good (decision
+ * `stop`, event `child-given-up`) instead of the supervisor escalating.
  */
 import type { Logger } from 'pino';
 import { QallowError, errorMessage } from '../runtime/errors.js';
@@ -62,6 +66,8 @@ export class SupervisorImpl implements Supervisor, SupervisedChild, SupervisorPa
   readonly #onRootEscalation: ((error: QallowError) => void) | undefined;
   readonly #options: ResolvedSupervisorOptions;
   readonly #intensity: RestartIntensity;
+  /** `onExhausted: 'stop-child'`: each child's own restart window, by child. */
+  readonly #childIntensity = new Map<SupervisedChild, RestartIntensity>();
   readonly #anchor: NactAnchor;
   readonly #log: Logger;
 
@@ -149,6 +155,7 @@ export class SupervisorImpl implements Supervisor, SupervisedChild, SupervisorPa
       });
     }
     this.#children = this.#children.filter((c) => c !== existing);
+    this.#childIntensity.delete(existing);
   }
 
   // ---- failures -----------------------------------------------------------
@@ -172,11 +179,13 @@ export class SupervisorImpl implements Supervisor, SupervisedChild, SupervisorPa
     const now = this.#rt.clock.now();
     const { strategy, intensity, backoff } = this.#options;
     const reason = errorMessage(error);
-    if (!this.#intensity.admit(now)) {
-      this.#escalate(child, error, now);
+    const window = this.#windowOf(child);
+    if (!window.admit(now)) {
+      if (this.#options.onExhausted === 'stop-child') await this.#giveUp(child, error, now);
+      else this.#escalate(child, error, now);
       return;
     }
-    const attempt = this.#intensity.count(now);
+    const attempt = window.count(now);
     const live = this.#children.filter((c) => !c.stopped);
     const targets = selectForRestart(strategy, live, child);
     const delayMs = backoffDelay(attempt, backoff, this.#rt.random);
@@ -215,6 +224,38 @@ export class SupervisorImpl implements Supervisor, SupervisedChild, SupervisorPa
         this.childFailed(c, e, c.incarnation);
       }
     }
+  }
+
+  /** The restart window that counts this child's failures: the supervisor's own, or the child's under stop-child. */
+  #windowOf(child: SupervisedChild): RestartIntensity {
+    if (this.#options.onExhausted !== 'stop-child') return this.#intensity;
+    let w = this.#childIntensity.get(child);
+    if (!w) this.#childIntensity.set(child, (w = new RestartIntensity(this.#options.intensity)));
+    return w;
+  }
+
+  /** stop-child: the child is stopped for good; this supervisor and its other children carry on. */
+  async #giveUp(child: SupervisedChild, error: unknown, now: number): Promise<void> {
+    const { strategy, intensity } = this.#options;
+    const decision: RestartDecision = {
+      action: 'stop',
+      at: now,
+      child: child.name,
+      strategy,
+      restarting: [],
+      attempt: this.#windowOf(child).count(now) + 1,
+      maxRestarts: intensity.maxRestarts,
+      periodMs: intensity.periodMs,
+      delayMs: 0,
+      reason: errorMessage(error),
+    };
+    this.#lastDecision = decision;
+    this.#log.error(
+      { ...decision },
+      `${child.id} failed more than ${intensity.maxRestarts} times within ${intensity.periodMs} ms (last: ${decision.reason}); it is stopped for good, ${this.id} carries on`,
+    );
+    await child.stop();
+    this.#rt.events.emit({ type: 'child-given-up', supervisor: this.id, child: child.id, error: decision.reason });
   }
 
   #backoff(delayMs: number): Promise<void> {
@@ -293,6 +334,7 @@ export class SupervisorImpl implements Supervisor, SupervisedChild, SupervisorPa
       this.#incarnation++;
       this.#restarts++;
       this.#intensity.reset();
+      this.#childIntensity.clear();
       // Running again before the children restart, so a child failing to restart is decided here, after this task.
       this.#state = 'running';
       for (const c of this.#children) {
@@ -332,6 +374,7 @@ export class SupervisorImpl implements Supervisor, SupervisedChild, SupervisorPa
       name: this.name,
       id: this.id,
       strategy: this.#options.strategy,
+      onExhausted: this.#options.onExhausted,
       state: this.#state,
       incarnation: this.#incarnation,
       restarts: this.#restarts,

@@ -25,7 +25,8 @@ function rejects(t: import('ava').ExecutionContext, raw: unknown, field: string)
 test('a minimal config gets every default', (t) => {
   const c = parseHostConfig(base);
   t.is(c.epochTicks, DEFAULTS.epochTicks);
-  t.deepEqual(c.compute, { threads: 0, backend: 'auto', maxPockets: 2 ** 24 });
+  t.deepEqual(c.compute, { threads: 0, backend: 'auto', maxPockets: 2 ** 24, maxEpochCost: 2 ** 33, sliceCost: 2 ** 24 });
+  t.is(c.holdRuns, false);
   t.deepEqual(c.ethics, { threshold: 2.9, entropyMax: 0.001 });
   t.is(c.supervision.backoff.jitter, 0.2);
   t.deepEqual(c.runs, []);
@@ -44,6 +45,9 @@ test('compute.threads must be an integer in 0..256', (t) => {
   rejects(t, { ...base, compute: { threads: '2' } }, 'config.compute.threads');
 });
 test('compute.backend must be a known backend', (t) => rejects(t, { ...base, compute: { backend: 'quantum' } }, 'config.compute.backend'));
+test('compute.maxEpochCost must be a positive integer', (t) => rejects(t, { ...base, compute: { maxEpochCost: 0 } }, 'config.compute.maxEpochCost'));
+test('compute.sliceCost must be a positive integer', (t) => rejects(t, { ...base, compute: { sliceCost: 2.5 } }, 'config.compute.sliceCost'));
+test('holdRuns must be a boolean', (t) => rejects(t, { ...base, holdRuns: 'yes' }, 'config.holdRuns'));
 test('epochTicks must be a positive integer', (t) => rejects(t, { ...base, epochTicks: 0 }, 'config.epochTicks'));
 test('ethics.entropyMax must be ≥ 0', (t) => rejects(t, { ...base, ethics: { entropyMax: -1 } }, 'config.ethics.entropyMax'));
 test('supervision.backoff.jitter must be within [0, 1]', (t) => rejects(t, { ...base, supervision: { backoff: { jitter: 2 } } }, 'config.supervision.backoff.jitter'));

@@ -69,6 +69,7 @@ test('supervisor options are validated with the field named', (t) => {
     [{ backoff: { baseMs: 100, maxMs: 50 } }, 'backoff.maxMs'],
     [{ backoff: { jitter: 1.5 } }, 'backoff.jitter'],
     [{ backoff: { jitter: Number.NaN } }, 'backoff.jitter'],
+    [{ onExhausted: 'stop-child', strategy: 'rest-for-one' }, 'onExhausted'],
   ];
   for (const [options, field] of bad) {
     const e = t.throws(() => resolveSupervisorOptions('supervisor x', options), { instanceOf: QallowError });
@@ -77,6 +78,7 @@ test('supervisor options are validated with the field named', (t) => {
   }
   t.deepEqual(resolveSupervisorOptions('s', {}), {
     strategy: 'one-for-one',
+    onExhausted: 'escalate',
     intensity: { maxRestarts: 3, periodMs: 5000 },
     backoff: { baseMs: 100, maxMs: 5000, jitter: 0.2 },
   });

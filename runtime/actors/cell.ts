@@ -60,6 +60,9 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
   #status: ActorRunState = 'running';
   #gate: Gate | undefined;
   #depth = 0;
+  /** Loop messages accepted and not finished (the pending one and the one being handled): outside the capacity. */
+  #loopDepth = 0;
+  #loopPending: Envelope<Msg> | undefined;
   #processed = 0;
   #restarts = 0;
   #crashes = 0;
@@ -94,6 +97,7 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
       },
       log: this.#log,
       now: () => rt.clock.now(),
+      continueLoop: () => this.#continueLoop(),
     };
     this.#worker = nactParent.spawnWorker(name, {
       process: (env) => this.#process(env as Envelope<Msg>),
@@ -101,6 +105,7 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
       afterStop: () => void this.#afterStop(),
     });
     rt.events.emit({ type: 'actor-started', actor: this.id, incarnation: 0 });
+    if (spec.loop) this.#continueLoop();
   }
 
   get incarnation(): number {
@@ -132,7 +137,7 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
       this.#deadLetter(new Envelope(msg, reply), false);
       return { ok: false, error: this.#stoppedError(msg.type) };
     }
-    if (this.#depth >= this.#capacity) {
+    if (this.#depth - this.#loopDepth >= this.#capacity) {
       this.#mailboxFull++;
       return {
         ok: false,
@@ -146,8 +151,28 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
     this.#depth++;
     const env = new Envelope(msg, reply);
     this.#inbox.add(env);
+    // A request still queued when its asker gives up leaves the mailbox: it must not hold a place for nobody.
+    if (reply instanceof PendingReply) reply.onTimeout(() => this.#withdraw(env));
     this.#worker.dispatch(env);
     return OK;
+  }
+
+  #withdraw(env: Envelope<Msg>): void {
+    if (!this.#inbox.delete(env)) return; // being handled, handled, or a dead letter already
+    env.withdrawn = true;
+    this.#finished(env);
+  }
+
+  #continueLoop(): void {
+    const loop = this.#spec.loop;
+    if (!loop) throw new QallowError('BAD_USAGE', `${this.id} has no loop message; give its spec a loop to use continueLoop()`, { actor: this.id });
+    if (this.#status === 'stopped' || this.#loopPending) return;
+    const env = new Envelope(loop.message, undefined, true);
+    this.#depth++;
+    this.#loopDepth++;
+    this.#loopPending = env;
+    this.#inbox.add(env);
+    this.#worker.dispatch(env);
   }
 
   /** `refused()`: an error raised while building the request; the ask fails with it instead of enqueueing. */
@@ -186,7 +211,7 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
 
   #whenWritable(): Promise<void> {
     if (this.#status === 'stopped') return Promise.reject(this.#stoppedError('whenWritable'));
-    if (this.#depth < this.#capacity) return Promise.resolve();
+    if (this.#depth - this.#loopDepth < this.#capacity) return Promise.resolve();
     return new Promise((resolve, reject) => this.#writable.push({ resolve, reject }));
   }
 
@@ -239,7 +264,10 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
 
   /** One message; called by nact one at a time. Rejects only for a crash that needs a supervision decision. */
   async #process(env: Envelope<Msg>): Promise<void> {
+    if (env.withdrawn) return;
     this.#inbox.delete(env);
+    // From here the handler may schedule the next loop message.
+    if (this.#loopPending === env) this.#loopPending = undefined;
     while (this.#gate) await this.#gate.promise;
     if (this.#status === 'stopped') {
       this.#deadLetter(env, true);
@@ -259,12 +287,12 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
     this.#latency.record(this.#rt.clock.now() - started);
     // A sibling's restart may have replaced this incarnation while the handler ran: its result is dropped.
     if (incarnation === this.#incarnation) this.#state = next;
-    this.#finished();
+    this.#finished(env);
     env.reply?.release();
   }
 
   #crashed(env: Envelope<Msg>, error: unknown, incarnation: number): void {
-    this.#finished();
+    this.#finished(env);
     this.#crashes++;
     this.#lastError = errorMessage(error);
     if (env.reply && !env.reply.settled) {
@@ -296,9 +324,10 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
     }
   }
 
-  #finished(): void {
+  #finished(env: Envelope<Msg>): void {
     this.#depth--;
-    if (this.#writable.length > 0 && this.#depth < this.#capacity) {
+    if (env.loop) this.#loopDepth--;
+    if (this.#writable.length > 0 && this.#depth - this.#loopDepth < this.#capacity) {
       const waiting = this.#writable;
       this.#writable = [];
       for (const w of waiting) w.resolve();
@@ -306,7 +335,8 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
   }
 
   #deadLetter(env: Envelope<Msg>, wasQueued: boolean): void {
-    if (wasQueued) this.#finished();
+    if (wasQueued) this.#finished(env);
+    if (this.#loopPending === env) this.#loopPending = undefined;
     this.#deadLetters++;
     env.reply?.fail(this.#stoppedError(env.msg.type));
     this.#rt.events.emit({ type: 'dead-letter', actor: this.id, messageType: env.msg.type, reason: 'stopped' });
@@ -338,6 +368,8 @@ export class ActorCell<Msg extends Message, State> implements SupervisedChild, R
     g?.open();
     this.#log.info({ incarnation, restarts: this.#restarts }, 'actor restarted');
     this.#rt.events.emit({ type: 'actor-restarted', actor: this.id, incarnation });
+    // A self-driven actor gets going again (coalesced with a loop message still queued).
+    if (this.#spec.loop) this.#continueLoop();
   }
 
   stop(): Promise<void> {

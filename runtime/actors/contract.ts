@@ -8,6 +8,9 @@
  *   so a full mailbox can never be ignored by accident; `tryTell` returns the
  *   same outcome as a value for senders that apply backpressure themselves,
  *   and `whenWritable()` resolves once there is room again.
+ * - An `ask` that times out while still queued is taken back out of the
+ *   mailbox (its place is freed; it is never handled).
+ * - A self-driven actor's own loop (`ActorSpec.loop`) has a reserved slot.
  * - A crash drops the message that crashed (it is not redelivered: a poison
  *   message would crash every incarnation); messages queued behind it, and
  *   those told while the actor restarts, go to the new incarnation in order,
@@ -71,6 +74,12 @@ export interface ActorContext<Msg extends Message> {
   readonly log: Logger;
   /** The system clock's `now()`. */
   now(): number;
+  /**
+   * Tell this actor its `loop` message (ActorSpec.loop) through the reserved
+   * slot: never refused for a full mailbox, at most one pending (a call while
+   * one is pending is a no-op). Throws BAD_USAGE if the spec has no `loop`.
+   */
+  continueLoop(): void;
 }
 
 export interface RestartInfo<State> {
@@ -93,6 +102,16 @@ export interface ActorSpec<Msg extends Message, State> {
   readonly initialState: State;
   handle(state: State, msg: Msg, ctx: ActorContext<Msg>): State | Promise<State>;
   readonly mailbox: { readonly capacity: number };
+  /**
+   * An actor that drives its own work (a run computing its next slice):
+   * `message` is told to it through a reserved slot when each incarnation
+   * starts and whenever its handler calls `ctx.continueLoop()`. The slot is
+   * outside the mailbox capacity and holds at most one such message, so
+   * outside traffic can never crowd the actor's own loop out of its mailbox,
+   * and the loop takes at most one place ahead of outside traffic. Its
+   * handler must re-read the state it acts on (the message carries no data).
+   */
+  readonly loop?: { readonly message: Msg };
   readonly supervision?: {
     /**
      * State of a restarted incarnation (e.g. a phase actor reloads its last

@@ -17,9 +17,13 @@ export interface Settleable {
 }
 
 export class Envelope<Msg extends Message = Message> {
+  /** Taken back before it was handled (its ask timed out): nact still hands it over, and it is skipped. */
+  withdrawn = false;
   constructor(
     readonly msg: Msg,
     readonly reply: Settleable | undefined,
+    /** Told through the actor's reserved loop slot (ActorSpec.loop), outside the mailbox capacity. */
+    readonly loop = false,
   ) {}
 }
 
@@ -40,6 +44,7 @@ export class PendingReply<Res> implements ReplyTo<Res>, Settleable {
   #reject!: (error: QallowError) => void;
   #timer: TimerHandle | undefined;
   readonly #onDelivered: (self: PendingReply<Res>) => void;
+  #onTimeout: (() => void) | undefined;
 
   constructor(clock: Clock, timeoutMs: number, timeoutError: () => QallowError, onDelivered: (self: PendingReply<Res>) => void) {
     this.#onDelivered = onDelivered;
@@ -52,7 +57,13 @@ export class PendingReply<Res> implements ReplyTo<Res>, Settleable {
       this.#settled = true;
       this.#timer = undefined;
       this.#deliver({ ok: false, error: timeoutError() });
+      this.#onTimeout?.();
     });
+  }
+
+  /** Called once if the ask times out (the runtime takes a request still queued back out of the mailbox). */
+  onTimeout(f: () => void): void {
+    this.#onTimeout = f;
   }
 
   get settled(): boolean {

@@ -31,6 +31,8 @@ export type ActorEvent =
     }
   | { readonly type: 'supervisor-restarted'; readonly supervisor: string; readonly incarnation: number }
   | { readonly type: 'escalated'; readonly supervisor: string; readonly child: string; readonly error: string }
+  /** Under `onExhausted: 'stop-child'`: the child failed beyond its restart intensity and is stopped for good. */
+  | { readonly type: 'child-given-up'; readonly supervisor: string; readonly child: string; readonly error: string }
   | { readonly type: 'root-escalation'; readonly error: QallowError };
 
 export type ActorEventType = ActorEvent['type'];

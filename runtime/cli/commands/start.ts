@@ -1,8 +1,8 @@
 /**
  * `qallow start --config FILE`: this host's supervisor tree, in the
  * foreground, logging pino JSON lines to stdout. SIGINT/SIGTERM stop it
- * gracefully (the epoch in progress finishes and is checkpointed, LMDB and
- * the pool close) and exit 0; a supervision escalation to the root exits 1.
+ * gracefully (each run stops at its next slice boundary, LMDB and the pool
+ * close) and exit 0; a supervision escalation to the root exits 1.
  * A stop is bounded: if it has not finished `--stop-timeout` ms (default
  * 120 s) after it began, the host logs what it was still waiting for
  * (`waitingFor`: admin commands, the runs still draining, ...) and exits 1.
@@ -27,6 +27,7 @@ export function startCommand(_io: CliIO): Command {
     .requiredOption('--config <file>', 'host configuration (JSON; see config/examples/)')
     .option('--exit-when-done', 'stop once every run on this host has finished (scripts, tests)')
     .option('--stop-timeout <ms>', 'longest a stop may take (runs draining included) before the host logs what it was waiting for and exits 1', parsePositiveInteger('--stop-timeout'), DEFAULT_STOP_TIMEOUT_MS)
+    .option('--hold-runs', 'resume no run: every unfinished run comes back paused, for `qallow resume` or `qallow cancel` (config holdRuns)')
     .action(async (o) => {
       const config = await loadConfig(o.config).catch((e: unknown) => {
         // A bad config is bad usage: exit 2 with the field named.
@@ -45,7 +46,7 @@ export function startCommand(_io: CliIO): Command {
       let stopping: Promise<void> | undefined;
       let wake!: () => void;
       const done = new Promise<void>((resolve) => (wake = resolve));
-      const host = new Host(config, {
+      const host = new Host(o.holdRuns ? { ...config, holdRuns: true } : config, {
         logger,
         onFatal: (e) => {
           fatal = e;
