@@ -145,10 +145,23 @@ export function runStatus(engine: RunEngine, incarnation: number): RunStatus {
 
 /** The status of a run without an engine: one that failed (it could not start, or kept crashing). */
 export function failedStatus(spec: RunSpec, failure: string, last?: RunStatus): RunStatus {
+  return engineLessStatus(spec, { state: 'failed', failure, pauseReason: null, storageFault: null }, last);
+}
+
+/** The status of a run that could not open because a write failed (a new run on a full disk): paused for `storage`. */
+export function storageWaitStatus(spec: RunSpec, fault: StorageFault, incarnation: number): RunStatus {
+  return { ...engineLessStatus(spec, { state: 'paused', failure: null, pauseReason: 'storage', storageFault: fault }), incarnation };
+}
+
+function engineLessStatus(
+  spec: RunSpec,
+  why: { readonly state: 'failed' | 'paused'; readonly failure: string | null; readonly pauseReason: PauseReason | null; readonly storageFault: StorageFault | null },
+  last?: RunStatus,
+): RunStatus {
   return {
     run: spec.run,
     phase: spec.params.phase,
-    state: 'failed',
+    state: why.state,
     tick: last?.tick ?? 0,
     ticks: spec.params.ticks,
     paced: spec.paced === true,
@@ -158,13 +171,13 @@ export function failedStatus(spec: RunSpec, failure: string, last?: RunStatus): 
     executor: last?.executor ?? 'none',
     lastDecision: last?.lastDecision ?? null,
     lastAction: last?.lastAction ?? null,
-    pauseReason: null,
-    storageFault: null,
+    pauseReason: why.pauseReason,
+    storageFault: why.storageFault,
     adaptations: last?.adaptations ?? 0,
     couplings: last?.couplings ?? (spec.params.phase === 'phase13' ? spec.params.couplings : []),
     recovered: last?.recovered ?? null,
     incarnation: last?.incarnation ?? 0,
-    failure,
+    failure: why.failure,
   };
 }
 
@@ -223,6 +236,7 @@ export function spawnPhaseActor(runs: Supervisor, init: PhaseActorInit, componen
     }, delay);
     retryTimer.unref();
     if (engine) publish(engine, ctx.incarnation);
+    else init.onStatus?.(storageWaitStatus(init.spec, f, ctx.incarnation));
     return { engine, draining: state.draining, fault: engine ? null : f };
   };
 

@@ -91,8 +91,8 @@ async function fillsMidRun(t: ExecutionContext, where: 'lmdb' | 'data'): Promise
   t.is(failed['code'], 'IO_ERROR');
   t.regex(String(failed['err']), /no space left on device|input\/output error/i);
 
-  // Paused for storage, and saying why; the host still answers.
-  const paused = await host.status('r');
+  // Paused for storage, and saying why (published once the run is reopened from the store); the host still answers.
+  const paused = await host.whenStatus('r', (s) => s.pauseReason === 'storage');
   t.is(paused.state, 'paused');
   t.is(paused.pauseReason, 'storage');
   t.regex(paused.storageFault?.message ?? '', /no space left on device|input\/output error/i);
@@ -105,7 +105,7 @@ async function fillsMidRun(t: ExecutionContext, where: 'lmdb' | 'data'): Promise
   if (where === 'lmdb') {
     // Backoff: once the next retry is seconds away, an operator resume makes it happen now.
     const late = await logs.waitFor((l) => String(l['msg']).startsWith('a write failed') && Number(l['attempts']) >= 4, 120_000);
-    const waiting = await host.status('r');
+    const waiting = await host.whenStatus('r', (s) => (s.storageFault?.attempts ?? 0) >= Number(late['attempts']));
     t.true(waiting.storageFault!.retryAt - Date.now() > 500, 'the next retry is a while off');
     const resumed = await host.command('r', 'resume');
     t.is(resumed.state, 'running', 'resume answers at once: the run retries next');
@@ -125,7 +125,7 @@ async function fillsMidRun(t: ExecutionContext, where: 'lmdb' | 'data'): Promise
   t.deepEqual(unhandled, [], 'no unhandled rejection');
 }
 
-test.serial('a run submitted while the disk is full waits (IO_ERROR in its status requests), then starts once there is room and finishes like an undisturbed run', async (t) => {
+test.serial('a run submitted while the disk is full waits (its status: paused for storage; commands: IO_ERROR), then starts once there is room and finishes like an undisturbed run', async (t) => {
   const dir = await tempDir(t);
   const unhandled = watchUnhandled(t);
   const expected = await reference();
@@ -144,9 +144,15 @@ test.serial('a run submitted while the disk is full waits (IO_ERROR in its statu
   await host.submit('r', phase13Params({ ticks: RUN.ticks, pockets: RUN.pockets, couplings: RUN.couplings }), 'wasm', RUN.epochTicks);
   const failed = await logs.waitFor((l) => /^(a write failed|actor crashed)/.test(String(l['msg'])), 120_000);
   t.regex(String(failed['msg']), /^a write failed: the run is paused/);
-  const e = await t.throwsAsync(() => host.status('r'));
+  // The run has no engine yet (its record could not be written): its status says it waits for storage.
+  const waiting = await host.whenStatus('r', (s) => s.pauseReason === 'storage');
+  t.is(waiting.state, 'paused');
+  t.regex(waiting.storageFault?.message ?? '', /no space left on device|input\/output error/i);
+  t.true(waiting.storageFault!.attempts >= 1);
+  // A request that needs the engine is answered with the IO_ERROR, naming the next retry.
+  const e = await t.throwsAsync(() => host.command('r', 'pause'));
   t.true(isQallowError(e, 'IO_ERROR'), String(e));
-  t.regex(e!.message, /run r is paused: .*retry 2 at/);
+  t.regex(e!.message, /run r is paused: .*retry \d+ at/);
   t.is((await host.hostStatus())['node'], 'host-disk', 'the host answers');
 
   await disk.free();
