@@ -173,7 +173,10 @@ export class Host {
     const runsPrefix = `${this.runsSupervisor.id}/`;
     this.system.events.on((e) => {
       if (e.type === 'child-given-up' && e.supervisor === this.runsSupervisor?.id && e.child.startsWith(runsPrefix)) {
-        void this.runFailed(e.child.slice(runsPrefix.length), e.error);
+        const run = e.child.slice(runsPrefix.length);
+        void this.runFailed(run, e.error);
+        // Giving up on a run is a supervision decision like a restart: a ledger entry.
+        this.recordAction(supervisionEntry(e.child, 'stop', cfg.supervision.maxRestarts, cfg.supervision.withinSeconds * 1000, `supervision/${e.child}/child-given-up/${Date.now()}`));
       }
     });
     this.readiness?.up('actors');

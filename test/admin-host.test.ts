@@ -117,10 +117,12 @@ test('SIGTERM while an admin command is being answered: the command gets its rep
 });
 
 test('a stop that cannot finish in --stop-timeout logs what it waited for and exits 1', async (t) => {
-  // An epoch of minutes: draining it cannot finish within the deadline.
+  // A slice of about a minute (a drain waits for the slice in progress): allowed by raising the host's
+  // cost bounds (compute.maxEpochCost, compute.sliceCost); draining cannot finish within the deadline.
   const f = await fixture(t, {
-    epochTicks: 50_000_000,
-    runs: [{ phase: 'phase13', id: 'endless', ticks: 100_000_000, pockets: 4096, couplings: [0.002], backend: 'js' }],
+    epochTicks: 1_000_000,
+    compute: { threads: 1, maxEpochCost: 2 ** 40, sliceCost: 2 ** 40 },
+    runs: [{ phase: 'phase13', id: 'endless', ticks: 100_000_000, pockets: 65_536, couplings: [0.002], backend: 'js' }],
   });
   const host = await boot(t, f, ['--stop-timeout', '1500']);
   await host.waitFor((l) => l.msg === 'run started' && l['run'] === 'endless', 'the run to start');

@@ -138,6 +138,18 @@ test('a run that keeps crashing is stopped and marked failed alone; the host and
   t.regex(JSON.stringify(status['tree']), /"lastDecision":\{"action":"stop","at":[\d.]+,"child":"crashy"/);
   t.truthy(a.logs.lines.find((l) => l['msg'] === 'run failed: it is stopped and marked failed; the host carries on' && l['run'] === 'crashy'));
   await a.host.stop();
+  // Giving up on the run is a supervision decision in the host's ledger, like each restart before it.
+  const exported = await runCli(['ledger', 'export', '--data', cfg.dataDir]);
+  t.is(exported.code, 0, exported.stderr);
+  const { decodeEntry } = await import('../runtime/ledger/entry.js');
+  const supervision = exported.stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => decodeEntry(Buffer.from((JSON.parse(l) as { entry: string }).entry, 'hex')))
+    .flatMap((e) => (e.kind === 'supervision' && e.detail.actor.endsWith('/runs/crashy') ? [e.detail.action] : []));
+  t.true(supervision.includes('restart'), supervision.join(','));
+  t.is(supervision.at(-1), 'stop', 'the last supervision entry of the run is the supervisor giving up on it');
 
   const b = await start(t, cfg);
   t.deepEqual(await b.host.runIds(), [], 'a failed run does not come back at the next start');

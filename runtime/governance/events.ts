@@ -45,7 +45,8 @@ export function adminEntry(command: string, run: string, target: string, outcome
 }
 
 /** A supervision decision: an actor restarted (its incarnation) or an escalation. */
-export function supervisionEntry(actor: string, action: 'restart' | 'escalate', restarts: number, withinMs: number, key: string): EntryDraft {
+/** `stop`: a supervisor gave up on a child over its restart intensity (stop-child: a run marked failed). */
+export function supervisionEntry(actor: string, action: 'restart' | 'escalate' | 'stop', restarts: number, withinMs: number, key: string): EntryDraft {
   return { kind: 'supervision', run: '', epoch: 0, tick: 0, stateHash: ZERO_HASH, figures: NO_FIGURES, decision: action, detail: { actor, action, restarts, withinMs }, key };
 }
 
