@@ -10,93 +10,28 @@
  * voted for by two validators, nothing in its chain.
  */
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import * as zmq from 'zeromq';
+import test from 'ava';
 import type { NodeId } from '../runtime/actors/address.js';
-import { createActorSystem, type ActorSystem } from '../runtime/actors/index.js';
-import { ClusterRouter } from '../runtime/cluster/router.js';
-import { GovernanceService } from '../runtime/governance/service.js';
 import { encodePropose, decodeVoteReply } from '../runtime/governance/wire.js';
 import { buildBatch } from '../runtime/ledger/batch.js';
 import { entryHash, type LedgerEntry } from '../runtime/ledger/entry.js';
 import { createLmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
-import { createLogger, memorySink } from '../runtime/logger.js';
-import { createLmdbStore, type LmdbStore } from '../runtime/store/lmdb.js';
-import type { Transport } from '../runtime/transport/contract.js';
-import { createMemoryNetwork, createMemoryTransport, type MemoryNetwork } from '../runtime/transport/memory.js';
-import { cluster, DETAILS, entryOf, tempDir } from './helpers/ledger.js';
+import { createLmdbStore } from '../runtime/store/lmdb.js';
+import { createMemoryNetwork } from '../runtime/transport/memory.js';
+import { ETHICS, heightReached, linkAll, passing, startGovHost, type GovHostOptions } from './helpers/governance-hosts.js';
+import { cluster, entryOf, tempDir } from './helpers/ledger.js';
 
 const C = cluster(4);
 const [A, B, Cc, D] = C.ids as [NodeId, NodeId, NodeId, NodeId];
-const ETHICS = DETAILS.ethics_check;
-
-interface Host {
-  readonly id: NodeId;
-  readonly system: ActorSystem;
-  readonly transport: Transport;
-  readonly store: LmdbStore;
-  readonly gov: GovernanceService;
-  stop(): Promise<void>;
-}
-
-const keys = new Map<NodeId, ReturnType<typeof zmq.curveKeyPair>>();
-
-async function startHost(t: ExecutionContext, network: MemoryNetwork, id: NodeId, dataDir: string): Promise<Host> {
-  const logger = createLogger({ nodeId: id, destination: memorySink().stream, level: 'warn' });
-  const system = createActorSystem({ nodeId: id }, { logger });
-  await system.start();
-  if (!keys.has(id)) keys.set(id, zmq.curveKeyPair());
-  const transport = createMemoryTransport({ nodeId: id, keys: keys.get(id)!, connectTimeoutMs: 500 }, { logger, network });
-  await transport.start();
-  const router = new ClusterRouter({ maxPendingAsks: 1000 }, { system, transport, logger });
-  router.start();
-  transport.onMessage((env) => void router.receive(env));
-  const store = createLmdbStore({ dataDir });
-  await store.start();
-  const gov = new GovernanceService(
-    { node: id, secretKey: C.secrets.get(id)!, validators: C.set, ethics: ETHICS, adaptationFactor: 0.5, roundTimeoutMs: 2000 },
-    { store, system, root: system.root, logger, peerUp: (n) => transport.peers().some((p) => p.id === n && p.state === 'up') },
-  );
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await gov.stop();
-    router.stop();
-    await transport.stop();
-    await system.stop();
-    await store.stop();
-  };
-  t.teardown(stop);
-  return { id, system, transport, store, gov, stop };
-}
-
-function link(hosts: readonly Host[]): void {
-  for (const h of hosts) for (const o of hosts) if (h !== o && !h.transport.peers().some((p) => p.id === o.id)) h.transport.addPeer(o.transport.localPeer());
-}
-
-/** Resolves once `host` holds `origin`'s chain up to `seq` (from the store's append notifications). */
-function heightReached(host: Host, origin: NodeId, seq: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${host.id} never held ${origin}#${seq}`)), 20_000);
-    const off = host.gov.ledgerStore.subscribe((r) => {
-      if (r.entry.origin === origin && r.entry.seq >= seq) done();
-    });
-    const done = (): void => {
-      clearTimeout(timer);
-      off();
-      resolve();
-    };
-    void host.gov.ledgerStore.height(origin).then((h) => h >= seq && done(), reject);
-  });
-}
+/** Hosts as these tests have always run them: quiet, started by the test once linked, no membership notifications. */
+const HOST: GovHostOptions = { start: false, logLevel: 'warn', membership: false };
 
 test('rounds in flight when the origin stopped are proposed again, unchanged and in order, and committed everywhere', async (t) => {
   const network = createMemoryNetwork();
   const root = await tempDir(t);
   const dirs = new Map(C.ids.map((id) => [id, join(root, id)]));
-  const others = await Promise.all([B, Cc, D].map((id) => startHost(t, network, id, dirs.get(id)!)));
-  link(others);
+  const others = await Promise.all([B, Cc, D].map((id) => startGovHost(t, C, network, id, dirs.get(id)!, HOST)));
+  linkAll(others);
   for (const h of others) await h.gov.start();
 
   // The origin's state at the stop, made exactly: two own rounds in its vote log, nothing in its chain.
@@ -119,9 +54,9 @@ test('rounds in flight when the origin stopped are proposed again, unchanged and
   for (const v of [B, Cc]) t.is(decodeVoteReply(await others[0]!.system.ask(`qallow://${v}/validator`, propose1, 5000)).validator, v);
 
   // The origin starts: it proposes both rounds again, and every host appends them.
-  const a = await startHost(t, network, A, dirs.get(A)!);
+  const a = await startGovHost(t, C, network, A, dirs.get(A)!, HOST);
   const hosts = [a, ...others];
-  link(hosts);
+  linkAll(hosts);
   await a.gov.start();
   await Promise.all(hosts.map((h) => heightReached(h, A, 2)));
   for (const h of hosts) {
@@ -138,8 +73,8 @@ test('rounds in flight when the origin stopped are proposed again, unchanged and
 test('what record() committed reads back on the origin at once: reads wait for the append still in flight', async (t) => {
   const network = createMemoryNetwork();
   const root = await tempDir(t);
-  const hosts = await Promise.all(C.ids.map((id) => startHost(t, network, id, join(root, id))));
-  link(hosts);
+  const hosts = await Promise.all(C.ids.map((id) => startGovHost(t, C, network, id, join(root, id), HOST)));
+  linkAll(hosts);
   for (const h of hosts) await h.gov.start();
   const a = hosts[0]!;
   const store = a.gov.ledgerStore;
@@ -148,7 +83,7 @@ test('what record() committed reads back on the origin at once: reads wait for t
   t.teardown(off);
   let notYetDurable = 0;
   for (let epoch = 1; epoch <= 20; epoch++) {
-    await a.gov.record({ kind: 'ethics_check', run: 'ring', epoch, tick: epoch * 100, stateHash: 'cd'.repeat(32), figures: { minTotal: 2.96, maxEntropy: 0.0004, passed: 4, lanes: 4 }, decision: 'pass', detail: { ...ETHICS } });
+    await a.gov.record(passing('ring', epoch));
     // record() resolves at the commit; the append to this host's chain may still be syncing.
     if (durable < epoch) notYetDurable++;
     const [height, got, from] = await Promise.all([store.height(A), store.get(A, epoch), store.entriesFrom(A, epoch, 10)]);

@@ -5,10 +5,8 @@
  * waited, in order, and runs on to the end; the config's governance section
  * is validated field by field.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { pino } from 'pino';
 import type { EpochGovernance, GovernanceEvent } from '../actors/governance-hook.js';
 import { DEFAULT_GOVERNANCE } from '../actors/governor.js';
@@ -17,60 +15,12 @@ import type { RunSpec } from '../actors/run-engine.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { parseHostConfig } from '../config/schema.js';
 import { phase13Params } from '../kernels/params.js';
-import { ComputePool } from '../kernels/pool.js';
-import { createActorSystem, spawnSupervisor } from '../runtime/actors/index.js';
 import { QallowError, isQallowError } from '../runtime/errors.js';
-import { createLmdbStore } from '../runtime/store/lmdb.js';
-
-/** Statuses as the actor reports them, and a way to await one (the timeout lives here). */
-function statusLog(): { onStatus: (s: RunStatus) => void; waitFor: (pred: (s: RunStatus) => boolean, what: string) => Promise<RunStatus> } {
-  const seen: RunStatus[] = [];
-  const waiters = new Set<() => void>();
-  return {
-    onStatus(s) {
-      seen.push(s);
-      for (const w of [...waiters]) w();
-    },
-    waitFor(pred, what) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const hit = seen.find(pred);
-          if (!hit) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(hit);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${what}; last status ${JSON.stringify(seen.at(-1))}`));
-        }, 60_000);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-async function tempDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'qallow-govactor-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { phaseRig } from './helpers/phase-rig.js';
+import { statusLog } from './helpers/run-status.js';
 
 test('quorum lost: the phase actor pauses at the boundary; told the quorum is back, it records the queue and finishes', async (t) => {
-  const dir = await tempDir(t);
-  const store = createLmdbStore({ dataDir: dir });
-  await store.start();
-  const pool = new ComputePool({ threads: 1 });
-  pool.start();
-  const system = createActorSystem({ nodeId: 'gov-t' }, { logger: pino({ level: 'silent' }) });
-  await system.start();
-  t.teardown(async () => {
-    await system.stop();
-    await pool.stop();
-    await store.stop();
-  });
-  const runs = spawnSupervisor(system.root, { name: 'runs', strategy: 'one-for-one' });
+  const { dir, store, pool, runs } = await phaseRig(t, { nodeId: 'gov-t', threads: 1, prefix: 'qallow-govactor-' });
 
   let down = true;
   const recorded: GovernanceEvent[] = [];

@@ -7,24 +7,16 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { isQallowError } from '../runtime/errors.js';
-import { createLmdbLedgerStore, type LmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
+import type { LmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
 import { decodeRecord, encodeRecord, type LedgerRecord } from '../runtime/ledger/record.js';
-import { createLmdbStore } from '../runtime/store/lmdb.js';
-import { certify, chainOf, cluster, tempDir } from './helpers/ledger.js';
+import { certify, chainOf, cluster, openLedger, tempDir } from './helpers/ledger.js';
 
 const C = cluster(4);
 const A = C.ids[0]!;
 
-async function openLedger(t: ExecutionContext): Promise<LmdbLedgerStore> {
-  const store = createLmdbStore({ dataDir: await tempDir(t) });
-  await store.start();
-  const ledger = createLmdbLedgerStore({ validators: C.set }, { store });
-  await ledger.start();
-  t.teardown(async () => {
-    await ledger.stop();
-    await store.stop();
-  });
-  return ledger;
+/** A host store and its ledger store (no vote log) in a fresh directory, stopped in teardown. */
+async function freshLedger(t: ExecutionContext): Promise<LmdbLedgerStore> {
+  return (await openLedger(t, await tempDir(t), { validators: C.set, voteLog: false })).ledger;
 }
 
 function code(e: unknown): string {
@@ -48,7 +40,7 @@ function received(records: readonly LedgerRecord[]): { records: LedgerRecord[]; 
 }
 
 test('a whole batch appends as one (shared objects or decoded copies), then reads back byte for byte', async (t) => {
-  const ledger = await openLedger(t);
+  const ledger = await freshLedger(t);
   const first = certify(C, chainOf(A, 16));
   t.deepEqual(await ledger.appendMany(first), Array(16).fill('appended'));
   const next = received(certify(C, chainOf(A, 9, 17, first.at(-1)!.hash)));
@@ -61,7 +53,7 @@ test('a whole batch appends as one (shared objects or decoded copies), then read
 });
 
 test('a tampered record inside a whole batch is refused as record-by-record checking refuses it, and nothing is written', async (t) => {
-  const ledger = await openLedger(t);
+  const ledger = await freshLedger(t);
   const good = certify(C, chainOf(A, 8));
   // A proof that does not lead to the root.
   const badProof = good.map((r, i) => (i === 5 ? { ...r, proof: [...r.proof.slice(0, -1), 'ff'.repeat(32)] } : r));
@@ -85,7 +77,7 @@ test('a tampered record inside a whole batch is refused as record-by-record chec
 });
 
 test('part of a batch (a catch-up page boundary) is checked record by record and appends', async (t) => {
-  const ledger = await openLedger(t);
+  const ledger = await freshLedger(t);
   const all = certify(C, chainOf(A, 12));
   t.is(await outcome(ledger, all.slice(0, 5)), 'ok');
   t.is(await outcome(ledger, all.slice(5)), 'ok');
@@ -93,7 +85,7 @@ test('part of a batch (a catch-up page boundary) is checked record by record and
 });
 
 test('encodings that are not the records\' are refused before anything is written', async (t) => {
-  const ledger = await openLedger(t);
+  const ledger = await freshLedger(t);
   const one = received(certify(C, chainOf(A, 4)));
   const other = received(certify(C, chainOf(C.ids[1]!, 4)));
   t.is(await outcome(ledger, one.records, one.bytes.slice(1)), 'BAD_PARAMETER::');

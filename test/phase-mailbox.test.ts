@@ -7,26 +7,16 @@
  * that ends the epoch) or refused with MAILBOX_FULL, none is left hanging.
  * Real LMDB, real worker pool, a real phase actor.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { spawnPhaseActor, type CheckpointAnswer } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
 import { phase13Params } from '../kernels/params.js';
-import { ComputePool } from '../kernels/pool.js';
-import { createActorSystem, spawnSupervisor } from '../runtime/actors/index.js';
 import type { Supervisor } from '../supervisors/index.js';
 import { isQallowError } from '../runtime/errors.js';
-import { createLmdbStore, type LmdbStore } from '../runtime/store/lmdb.js';
+import { phaseRig } from './helpers/phase-rig.js';
 import { statusLog, type StatusLog } from './helpers/run-status.js';
-
-async function tempDir(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'qallow-phasebox-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 interface Rig {
   readonly runs: Supervisor;
@@ -34,19 +24,7 @@ interface Rig {
 }
 
 async function rig(t: ExecutionContext): Promise<Rig> {
-  const dir = await tempDir(t);
-  const store: LmdbStore = createLmdbStore({ dataDir: dir });
-  await store.start();
-  const pool = new ComputePool({ threads: 2 });
-  pool.start();
-  const system = createActorSystem({ nodeId: 'box-t' }, { logger: pino({ level: 'silent' }) });
-  await system.start();
-  t.teardown(async () => {
-    await system.stop();
-    await pool.stop();
-    await store.stop();
-  });
-  const runs = spawnSupervisor(system.root, { name: 'runs', strategy: 'one-for-one' });
+  const { dir, store, pool, runs } = await phaseRig(t, { nodeId: 'box-t', threads: 2, prefix: 'qallow-phasebox-' });
   return {
     runs,
     start(spec) {

@@ -7,10 +7,9 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { isQallowError } from '../runtime/errors.js';
-import { createLmdbLedgerStore } from '../runtime/ledger/lmdb-store.js';
 import { createLmdbStore } from '../runtime/store/lmdb.js';
 import { chain, link, phase13Snapshot, tempDir } from './fixtures/store-fixtures.js';
-import { certify, chainOf, cluster } from './helpers/ledger.js';
+import { certify, chainOf, cluster, openLedger } from './helpers/ledger.js';
 import { mountSmallDisk } from './helpers/tmpfs.js';
 
 const C = cluster(4);
@@ -78,14 +77,7 @@ test('a write to a full disk is IO_ERROR with its cause, leaves no unhandled rej
 test('the ledger store shares the writer: an append to a full disk is IO_ERROR, heads stay readable, and the same append succeeds once space returns', async (t) => {
   const dir = await tempDir(t, 'qallow-fulldisk-');
   const disk = await mountSmallDisk(t, join(dir, 'disk'));
-  const store = createLmdbStore({ dataDir: join(disk.dir, 'data') });
-  await store.start();
-  const ledger = createLmdbLedgerStore({ validators: C.set }, { store });
-  await ledger.start();
-  t.teardown(async () => {
-    await ledger.stop();
-    await store.stop();
-  });
+  const { ledger } = await openLedger(t, join(disk.dir, 'data'), { validators: C.set, voteLog: false });
   const records = certify(C, chainOf(C.ids[0]!, 400));
   t.deepEqual(new Set(await ledger.appendMany(records.slice(0, 10))), new Set(['appended']));
 

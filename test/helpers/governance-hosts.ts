@@ -1,8 +1,8 @@
 /**
  * Governance hosts in one process: per host an actor system, the memory
  * transport, the cluster router, its own LMDB store and vote log, and a
- * GovernanceService — the wiring of test/governance-resume.test.ts, shared
- * by the tests that stop, restore and restart hosts. Log lines are kept per
+ * GovernanceService — shared by the tests that stop, resume, restore and
+ * restart hosts. Log lines are kept per
  * host so a test can await the one it needs.
  */
 import type { ExecutionContext } from 'ava';
@@ -37,11 +37,15 @@ export interface GovHostOptions {
   readonly roundTimeoutMs?: number;
   /** Start the governance service (default true). */
   readonly start?: boolean;
+  /** The host logger's level (default 'info'; the lines are kept in `lines`). */
+  readonly logLevel?: string;
+  /** Tell governance of each peer state change, as ClusterService does on a host (default true). */
+  readonly membership?: boolean;
 }
 
 export async function startGovHost(t: ExecutionContext, c: Cluster, network: MemoryNetwork, id: NodeId, dataDir: string, o: GovHostOptions = {}): Promise<GovHost> {
   const sink = memorySink();
-  const logger = createLogger({ nodeId: id, destination: sink.stream, level: 'info' });
+  const logger = createLogger({ nodeId: id, destination: sink.stream, level: o.logLevel ?? 'info' });
   const system = createActorSystem({ nodeId: id }, { logger });
   await system.start();
   if (!keys.has(id)) keys.set(id, zmq.curveKeyPair());
@@ -57,7 +61,7 @@ export async function startGovHost(t: ExecutionContext, c: Cluster, network: Mem
     { store, system, root: system.root, logger, peerUp: (n) => transport.peers().some((p) => p.id === n && p.state === 'up') },
   );
   // As ClusterService tells the host of each membership change.
-  transport.onPeerState((peer, state) => gov.membershipChanged(peer, state));
+  if (o.membership !== false) transport.onPeerState((peer, state) => gov.membershipChanged(peer, state));
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
