@@ -1,22 +1,38 @@
 /**
- * One host's supervisor tree (SPEC §5), for what exists so far:
+ * One host (SPEC §5): what `qallow start` runs. The actor tree, as
+ * `qallow status` shows it:
  *
  *   root (one-for-one)
- *   ├── compute     the piscina pool (status/metrics)
- *   ├── store       the LMDB environment (status)
+ *   ├── compute     the piscina pool (a named child for status; the pool itself is not an actor)
+ *   ├── store       the LMDB environment (likewise)
  *   ├── telemetry   metrics lines to pino every telemetry.intervalMs
- *   └── runs        one-for-one, one phase actor per run; a run over its own
- *                   restart intensity is stopped and marked failed (stop-child)
+ *   ├── runs        one-for-one, one phase actor per run; a run over its own
+ *   │               restart intensity is stopped and marked failed (stop-child)
+ *   ├── validator   checks proposals, persists its vote, signs (runtime/governance)
+ *   └── ledger      commits, fetch, heads; this host's origin rounds beside it
  *
- * Start order: store → compute pool → actor system → service actors → runs
- * (boot runs from the config, then every unfinished run found in the
- * store; with `holdRuns` those come back paused). A run's spec is checked
- * whole (actors/run-spec.ts) before anything is spawned or recorded. Stop is
- * the reverse: each phase actor drains (it stops at its next slice
- * boundary; a part-computed epoch is recomputed at the next start), the
- * actor tree stops, the pool and then the store close. An escalation that
- * reaches the root stops the tree and the host exits non-zero rather than
- * limp on.
+ * Beside the tree, started and stopped here rather than supervised: the
+ * metrics server (/metrics, /healthz, /readyz), the cluster service (ZeroMQ
+ * transport, membership, sync pulses, router; only with `config.cluster`),
+ * the admin endpoint (CURVE ROUTER, signature/key/target/time/nonce checks,
+ * nonces kept across restarts in DATA/admin-nonces.log). Every host keeps a
+ * ledger: the cluster's members are its validators, and a host without a
+ * cluster is its own only validator (quorum 1 of 1, identity in
+ * DATA/identity/). Folding these parts into one lifecycle and a tree that
+ * supervises all of them is issue 12's composition root.
+ *
+ * Start order: metrics → store → compute pool → actor system → service
+ * actors → runs supervisor → cluster → governance → admin endpoint → runs
+ * (every unfinished run found in the store, then boot runs from the config;
+ * with `holdRuns` the unfinished ones come back paused). A run's spec is
+ * checked whole (actors/run-spec.ts) before anything is spawned or
+ * recorded. Stop is the reverse: the admin endpoint answers what is in
+ * flight and closes, each phase actor drains (it stops at its next slice
+ * boundary; a part-computed epoch is recomputed at the next start),
+ * governance certifies what the runs recorded while the cluster is still
+ * up, then the cluster, the actor tree, the pool and the store close. An
+ * escalation that reaches the root stops the tree and the host exits
+ * non-zero rather than limp on.
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
