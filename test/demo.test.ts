@@ -18,7 +18,7 @@ import { demoPlan, evenCouplings, retryStep, type DemoPlan } from '../runtime/de
 import { runDemo } from '../runtime/demo/run.js';
 import type { DemoSummary } from '../runtime/demo/summary.js';
 import { CLI_PATH, runCli, tempDir } from './helpers/cli.js';
-import { track } from './helpers/children.js';
+import { childEnv, track } from './helpers/children.js';
 
 const HOSTS = ['host-1', 'host-2', 'host-3', 'host-4'];
 
@@ -32,7 +32,7 @@ interface Demo {
 }
 
 function startDemo(args: string[]): Demo {
-  const child = track(spawn(process.execPath, [CLI_PATH, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } }));
+  const child = track(spawn(process.execPath, [CLI_PATH, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv({ NO_COLOR: '1' }) }));
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();

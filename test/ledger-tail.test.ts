@@ -17,11 +17,11 @@ import { parseExportLine } from '../runtime/ledger/export.js';
 import { CLI_PATH, runCli, tempDir } from './helpers/cli.js';
 import { allUp, startCluster } from './helpers/cluster.js';
 import { startHost, writeConfig } from './helpers/host.js';
-import { track } from './helpers/children.js';
+import { childEnv, track } from './helpers/children.js';
 
 /** A CLI process whose stdout lines are collected as they come. */
 function follow(args: string[]): { lines: string[]; waitFor(pred: (l: string) => boolean, what: string, timeoutMs?: number): Promise<string>; stop(): Promise<number | null> } {
-  const child = track(spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() }));
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';

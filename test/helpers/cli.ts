@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { track } from './children.js';
+import { childEnv, track } from './children.js';
 
 /** This file compiles to dist/test/helpers/cli.js; the CLI is dist/bin/qallow.js. */
 export const CLI_PATH: string = fileURLToPath(new URL('../../bin/qallow.js', import.meta.url));
@@ -34,7 +34,7 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: childEnv({ NO_COLOR: '1' }),
   });
   track(child);
   const out: Buffer[] = [];

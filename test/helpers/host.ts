@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { track } from './children.js';
+import { childEnv, track } from './children.js';
 
 const CLI = fileURLToPath(new URL('../../bin/qallow.js', import.meta.url));
 
@@ -31,7 +31,7 @@ export async function writeConfig(dir: string, config: Record<string, unknown>):
 /** `wrap` is an argv prefix the host runs under (e.g. `ip netns exec NS`). */
 export function startHost(configPath: string, extra: string[] = [], wrap: readonly string[] = []): HostProcess {
   const argv = [...wrap, process.execPath, CLI, 'start', '--config', configPath, ...extra];
-  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() }));
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
