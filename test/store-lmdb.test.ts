@@ -64,7 +64,8 @@ async function writeThenKill(dataDir: string, run: string, count: number, timeou
 test('kill -9 after N acknowledged checkpoints: every acknowledged one is there and the chain verifies', async (t) => {
   const dataDir = await tempDir(t);
   const acks = await writeThenKill(dataDir, 'durable', 12);
-  t.is(acks.length, 12);
+  // Acks already in the pipe when the kill was sent arrive too: every one of them was acknowledged and must be there.
+  t.true(acks.length >= 12, `${acks.length} acks`);
   const store = createLmdbStore({ dataDir });
   await store.start();
   t.teardown(() => store.stop());
