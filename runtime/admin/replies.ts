@@ -129,6 +129,7 @@ export interface PacedPeerReport {
   readonly node: string;
   /** Its paced runs and their ticks, from its latest sync pulse. */
   readonly runs: Readonly<Record<string, number>>;
+  /** ms since its pulse was sent, by this host's clock against the peer's (negative under skew). */
   readonly ageMs: number;
 }
 
@@ -424,7 +425,8 @@ const liveRun = struct<LiveRunReport>({
 const storedRun = struct<StoredRunReport>({ run: str, phase: nullable(phase), state: str, tick: count, ticks: nullable(count), epoch: count, stateHash: nullable(str), backend: nullable(str), executor: absent });
 const runReport: Decoder<RunReport> = (v, p) => (isMap(v) && Object.hasOwn(v, 'executor') ? liveRun(v, p) : storedRun(v, p));
 
-const member = struct<MemberReport>({ node: str, status: oneOf('up', 'suspect', 'down'), phi: num, incarnation: nullable(count), silentMs: nullable(count), since: count });
+// Durations between two clocks (a peer's sentAt, this host's now) may be negative under skew: any number.
+const member = struct<MemberReport>({ node: str, status: oneOf('up', 'suspect', 'down'), phi: num, incarnation: nullable(count), silentMs: nullable(num), since: num });
 const cluster = struct<ClusterReport>({
   node: str,
   endpoint: str,
@@ -432,7 +434,7 @@ const cluster = struct<ClusterReport>({
   members: list(member),
   harmonicMeanCycleMs: nullable(num),
   slowdownFactor: num,
-  paced: list(struct<PacedPeerReport>({ node: str, runs: record(count), ageMs: count })),
+  paced: list(struct<PacedPeerReport>({ node: str, runs: record(count), ageMs: num })),
 });
 const governance = struct<GovernanceReport>({
   validators: list(str),
