@@ -7,6 +7,9 @@
  * still accepted.
  */
 import test from 'ava';
+import * as zmq from 'zeromq';
+import { sendAdminCommand } from '../runtime/admin/client.js';
+import { generateAdminKey } from '../runtime/identity/identity.js';
 import { ADMIN_COMMAND_TYPES, type AdminCommandType } from '../runtime/admin/command.js';
 import { decodeReply, encodeReply } from '../runtime/admin/endpoint.js';
 import { decodeAdminReply, isLiveRun, type AdminReplies } from '../runtime/admin/replies.js';
@@ -102,4 +105,27 @@ test('compile time: a renamed field is a type error, not a run-time surprise', (
   t.is(uptime, undefined);
   t.is(hash, undefined);
   t.truthy(wrong);
+});
+
+test('sendAdminCommand decodes the reply once: a host answering a malformed status is BAD_FRAME naming the field', async (t) => {
+  const server = zmq.curveKeyPair();
+  const router = new zmq.Router({ curveServer: true, curveSecretKey: server.secretKey, linger: 0 });
+  t.teardown(() => router.close());
+  await router.bind('tcp://127.0.0.1:*');
+  const target = { endpoint: router.lastEndpoint!, node: 'n-a', curvePublicKey: server.publicKey };
+  // One fake host answering each frame with the next canned result.
+  const answers: unknown[] = [{ ...STATUS, pid: 'four' }, STATUS];
+  const served = (async () => {
+    for (const result of answers) {
+      const [id] = await router.receive();
+      await router.send([id!, encodeReply({ ok: true, result })]);
+    }
+  })();
+  const admin = generateAdminKey();
+  const e = await t.throwsAsync(sendAdminCommand(target, { type: 'status' }, admin.secretKey, 10_000));
+  t.true(isQallowError(e, 'BAD_FRAME'), String(e));
+  t.is((e as QallowError).details['field'], 'status.pid');
+  const ok = await sendAdminCommand(target, { type: 'status' }, admin.secretKey, 10_000);
+  t.is(ok.node, 'n-a');
+  await served;
 });

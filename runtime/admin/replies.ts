@@ -298,7 +298,7 @@ function show(value: unknown): string {
   return String(value);
 }
 
-export function replyError(path: string, rule: string, value: unknown): QallowError {
+export function badReply(path: string, rule: string, value: unknown): QallowError {
   return new QallowError('BAD_FRAME', `admin reply: ${path} ${rule} (got ${show(value)})`, { field: path, value: show(value) });
 }
 
@@ -307,24 +307,24 @@ function isMap(v: unknown): v is Record<string, unknown> {
 }
 
 const str: Decoder<string> = (v, p) => {
-  if (typeof v !== 'string') throw replyError(p, 'must be a string', v);
+  if (typeof v !== 'string') throw badReply(p, 'must be a string', v);
   return v;
 };
 /** A safe non-negative integer in any exact encoding. */
 const count: Decoder<number> = (v, p) => {
   const n = exactInteger(v);
-  if (n === undefined || n < 0) throw replyError(p, 'must be an integer from 0 to 2^53 − 1', v);
+  if (n === undefined || n < 0) throw badReply(p, 'must be an integer from 0 to 2^53 − 1', v);
   return n;
 };
 /** Any float (NaN and ±Infinity included: figures of a failing run). */
 const num: Decoder<number> = (v, p) => {
   if (typeof v === 'number') return v;
   const n = exactInteger(v);
-  if (n === undefined) throw replyError(p, 'must be a number', v);
+  if (n === undefined) throw badReply(p, 'must be a number', v);
   return n;
 };
 const bool: Decoder<boolean> = (v, p) => {
-  if (typeof v !== 'boolean') throw replyError(p, 'must be true or false', v);
+  if (typeof v !== 'boolean') throw badReply(p, 'must be true or false', v);
   return v;
 };
 function nullable<T>(d: Decoder<T>): Decoder<T | null> {
@@ -335,24 +335,24 @@ function optional<T>(d: Decoder<T>): Decoder<T | undefined> {
 }
 /** A field that must not be there. */
 const absent: Decoder<undefined> = (v, p) => {
-  if (v !== undefined) throw replyError(p, 'must be absent', v);
+  if (v !== undefined) throw badReply(p, 'must be absent', v);
   return undefined;
 };
 function oneOf<const T extends string>(...values: readonly T[]): Decoder<T> {
   return (v, p) => {
-    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw replyError(p, `must be one of ${values.join(', ')}`, v);
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw badReply(p, `must be one of ${values.join(', ')}`, v);
     return v as T;
   };
 }
 function list<T>(d: Decoder<T>): Decoder<readonly T[]> {
   return (v, p) => {
-    if (!Array.isArray(v)) throw replyError(p, 'must be a list', v);
+    if (!Array.isArray(v)) throw badReply(p, 'must be a list', v);
     return v.map((x: unknown, i) => d(x, `${p}[${i}]`));
   };
 }
 function record<T>(d: Decoder<T>): Decoder<Readonly<Record<string, T>>> {
   return (v, p) => {
-    if (!isMap(v)) throw replyError(p, 'must be a map', v);
+    if (!isMap(v)) throw badReply(p, 'must be a map', v);
     const out: Record<string, T> = {};
     for (const [k, x] of Object.entries(v)) out[k] = d(x, `${p}.${k}`);
     return out;
@@ -365,7 +365,7 @@ function record<T>(d: Decoder<T>): Decoder<Readonly<Record<string, T>>> {
  */
 function struct<T extends object>(fields: { readonly [K in keyof T]-?: Decoder<T[K]> }): Decoder<T> {
   return (v, p) => {
-    if (!isMap(v)) throw replyError(p, 'must be a map', v);
+    if (!isMap(v)) throw badReply(p, 'must be a map', v);
     const out: Record<string, unknown> = { ...v };
     for (const k of Object.keys(fields) as (keyof T & string)[]) {
       const d = fields[k] as Decoder<unknown>;
@@ -378,10 +378,10 @@ function struct<T extends object>(fields: { readonly [K in keyof T]-?: Decoder<T
 /** A union told apart by `tag`: the decoder for the tag's value. */
 function tagged<T extends object>(tag: string, cases: { readonly [V: string]: Decoder<T> }): Decoder<T> {
   return (v, p) => {
-    if (!isMap(v)) throw replyError(p, 'must be a map', v);
+    if (!isMap(v)) throw badReply(p, 'must be a map', v);
     const t = v[tag];
     const d = typeof t === 'string' && Object.hasOwn(cases, t) ? cases[t] : undefined;
-    if (!d) throw replyError(`${p}.${tag}`, `must be one of ${Object.keys(cases).join(', ')}`, t);
+    if (!d) throw badReply(`${p}.${tag}`, `must be one of ${Object.keys(cases).join(', ')}`, t);
     return d(v, p);
   };
 }
@@ -477,7 +477,7 @@ const supervisor: Decoder<SupervisorNodeReport> = struct<SupervisorNodeReport>({
   children: list(tree),
 });
 const liveRunOnly: Decoder<LiveRunReport> = (v, p) => {
-  if (isMap(v) && !Object.hasOwn(v, 'executor')) throw replyError(`${p}.executor`, 'must be a string (a run the host drives)', undefined);
+  if (isMap(v) && !Object.hasOwn(v, 'executor')) throw badReply(`${p}.executor`, 'must be a string (a run the host drives)', undefined);
   return liveRun(v, p);
 };
 const actorReply = struct<ActorReply>({ actor: str, action: str });
