@@ -39,6 +39,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdminCommand } from './admin/command.js';
 import { AdminEndpoint } from './admin/endpoint.js';
+import type { AdminResult, RunReport, ShutdownReply, StatusReply } from './admin/replies.js';
 import { AdminVerifier } from './admin/verifier.js';
 import { NonceLog } from './admin/nonce-log.js';
 import { generateCurveKeyPair } from './identity/curve.js';
@@ -355,7 +356,7 @@ export class Host {
    * `done`, or `refused:CODE` with the QallowError code it failed with
    * (runtime/governance/events.ts). Status queries are not governance actions.
    */
-  private async handleAdmin(cmd: AdminCommand): Promise<unknown> {
+  private async handleAdmin(cmd: AdminCommand): Promise<AdminResult> {
     // `shutdown` records its own entry, certified before the host stops (shutdownCommand).
     if (cmd.type === 'status' || cmd.type === 'runs' || cmd.type === 'ledger.tail' || cmd.type === 'shutdown') return this.carryOutAdmin(cmd);
     // The run a command is about, and its target (a new run: its id, which carryOutAdmin may choose).
@@ -363,7 +364,7 @@ export class Host {
     let newRun = cmd.type === 'run' ? (cmd.id ?? '') : '';
     const target = (): string => ('actor' in cmd ? cmd.actor : 'run' in cmd ? cmd.run : cmd.type === 'run' ? newRun : this.config.node.id);
     const key = `admin/${cmd.type}/${Date.now()}/${this.adminCounter++}`;
-    let out: unknown;
+    let out: AdminResult;
     try {
       out = await this.carryOutAdmin(cmd);
     } catch (e) {
@@ -380,7 +381,7 @@ export class Host {
    * quorum is still there (after the stop its round could only commit at the
    * next start). Without a quorum the host stops anyway and says so.
    */
-  private async shutdownCommand(entry: EntryDraft): Promise<unknown> {
+  private async shutdownCommand(entry: EntryDraft): Promise<ShutdownReply> {
     const node = this.config.node.id;
     let ledger: string;
     try {
@@ -397,7 +398,7 @@ export class Host {
   }
 
   /** Carry out a verified admin command (handleAdmin records the state-changing ones). */
-  private async carryOutAdmin(cmd: AdminCommand): Promise<unknown> {
+  private async carryOutAdmin(cmd: AdminCommand): Promise<AdminResult> {
     switch (cmd.type) {
       case 'status':
         return this.hostStatus();
@@ -468,7 +469,7 @@ export class Host {
     return { cycleMs: this.paceMark.cycleMs, tick, runs };
   }
 
-  async hostStatus(): Promise<Record<string, unknown>> {
+  async hostStatus(): Promise<StatusReply> {
     return {
       node: this.config.node.id,
       uptimeMs: Math.round(process.uptime() * 1000),
@@ -489,8 +490,8 @@ export class Host {
    * busy recording its governance events (a round waiting for votes) must
    * not hold up `status` or `runs`.
    */
-  async allRuns(): Promise<Array<Record<string, unknown>>> {
-    const out: Array<Record<string, unknown>> = [];
+  async allRuns(): Promise<RunReport[]> {
+    const out: RunReport[] = [];
     for (const run of await this.store!.runs()) {
       const latest = this.latest.get(run);
       const live = this.runs.has(run) ? (latest ?? null) : latest?.state === 'failed' ? latest : null;

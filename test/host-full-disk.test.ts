@@ -98,9 +98,9 @@ async function fillsMidRun(t: ExecutionContext, where: 'lmdb' | 'data'): Promise
   t.regex(paused.storageFault?.message ?? '', /no space left on device|input\/output error/i);
   t.true(paused.tick < RUN.ticks, 'the run did not finish on a full disk');
   const status = await host.hostStatus();
-  t.is(status['node'], 'host-disk');
-  const runs = (await host.allRuns()).find((r) => r['run'] === 'r');
-  t.is(runs?.['pauseReason'], 'storage');
+  t.is(status.node, 'host-disk');
+  const runs = (await host.allRuns()).find((r) => r.run === 'r');
+  t.is(runs && 'pauseReason' in runs ? runs.pauseReason : undefined, 'storage');
 
   if (where === 'lmdb') {
     // Backoff: once the next retry is seconds away, an operator resume makes it happen now.

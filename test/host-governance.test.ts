@@ -66,7 +66,7 @@ test('a host without a cluster keeps its own ledger: runs and admin outcomes cer
   t.is(done.state, 'done');
   const cancel = await cli(['cancel', 'g1']);
   t.is(cancel.code, 2, 'a finished run takes no more commands (BAD_USAGE)');
-  const status = (await host.hostStatus()) as { governance: { quorum: number; validators: string[]; quorumAvailable: boolean } };
+  const status = await host.hostStatus();
   t.like(status.governance, { quorum: 1, validators: ['gov-solo'], quorumAvailable: true });
 
   const shutdown = await cli(['shutdown', '--json']);

@@ -1,6 +1,7 @@
 /**
- * The `qallow top` frame without a host: status decoding (the node id is
- * required, other figures read as unknown), msgs/s and new ledger entries as
+ * The `qallow top` frame without a host: status decoding (through the
+ * admin client's decoder: a malformed reply is refused naming the field;
+ * figures a stored run lacks read as unknown), msgs/s and new ledger entries as
  * differences between two samples, peers in the hosts table, and fitting a
  * frame to the screen's width and height.
  */
@@ -9,41 +10,42 @@ import { isQallowError, type QallowError } from '../runtime/errors.js';
 import { renderFrame, type TopSample } from '../runtime/cli/top/frame.js';
 import { decodeHostStatus, type HostView } from '../runtime/cli/top/status.js';
 import { duration, fit, table } from '../runtime/cli/top/table.js';
+import type { StatusReply } from '../runtime/admin/replies.js';
+import { LIVE_RUN, STATUS, STORED_RUN } from './helpers/admin-replies.js';
 
-function status(processed: number, height: number, tick: number): Record<string, unknown> {
+function status(processed: number, height: number, tick: number): StatusReply {
+  const gov = STATUS.governance!;
   return {
-    node: 'n-a',
-    uptimeMs: 3_723_000,
-    cluster: { members: [{ node: 'n-b', status: 'suspect', phi: 3.5, silentMs: 700 }, { node: 'n-c', status: 'up', phi: 0.1, silentMs: 90 }] },
-    governance: { validators: ['n-a', 'n-b', 'n-c'], quorum: 3, quorumAvailable: false, heads: { 'n-a': height, 'n-b': 4 }, ledger: { committed: height, commitLatencyMs: { p50: 12, p99: 80.25, last: 15, samples: 9 } } },
-    pool: { threads: 2, running: 1, queued: 0, utilization: 0.5 },
-    actors: [{ actor: 'qallow://n-a/runs/r1', state: 'running', processed, mailboxDepth: 2, mailboxCapacity: 64, processingP50Ms: 1.25, processingP99Ms: 9, restarts: 1 }],
-    runs: [
-      {
-        run: 'r1', phase: 'phase13', state: 'running', tick, ticks: 1000, epoch: tick / 100,
-        lastDecision: { pass: false, passed: 0, lanes: 2, minTotal: 2.5 }, lastAction: { type: 'rollback', toEpoch: 3 }, adaptations: 1, pauseReason: null,
-      },
-    ],
+    ...STATUS,
+    governance: { ...gov, heads: { 'n-a': height, 'n-b': 4 }, ledger: { ...gov.ledger, committed: height } },
+    actors: [{ ...STATUS.actors[0]!, processed }],
+    runs: [{ ...LIVE_RUN, tick, epoch: tick / 100 }],
   };
 }
 
-const sample = (at: number, s: Record<string, unknown>, peers: TopSample['peers'] = new Map()): TopSample => ({ at, host: decodeHostStatus(s), peers });
+/** A host without cluster, ledger or pool figures. */
+const BARE: StatusReply = { ...STATUS, cluster: null, governance: null, pool: null, tree: null, actors: [], runs: [] };
+
+const sample = (at: number, s: unknown, peers: TopSample['peers'] = new Map()): TopSample => ({ at, host: decodeHostStatus(s), peers });
 const WIDE = { width: Infinity, height: Infinity };
 
-test('a status without a node id is refused, naming the field; missing figures read as unknown', (t) => {
+test('a status without a node id is refused, naming the field; figures a stored run lacks read as unknown', (t) => {
   const e = t.throws(() => decodeHostStatus({ runs: [] }));
   t.true(isQallowError(e, 'BAD_FRAME'));
   t.is((e as QallowError).details['field'], 'status.node');
-  const v = decodeHostStatus({ node: 'old', runs: [{ run: 'x' }], actors: 'nonsense' });
-  t.like(v, { node: 'old', uptimeMs: null, members: null, ledger: null, pool: null, actors: [] });
-  t.like(v.runs[0], { run: 'x', tick: null, action: null, pass: null });
-  const lines = renderFrame(sample(0, { node: 'old', runs: [{ run: 'x' }] }), undefined, WIDE);
-  t.true(lines.some((l) => /^x\s+-\s+\?\s+\?\/\?\s+-\s+-\s+-\s+-$/.test(l)), lines.join('\n'));
+  const bad = t.throws(() => decodeHostStatus({ ...BARE, actors: 'nonsense' }));
+  t.is((bad as QallowError).details['field'], 'status.actors');
+  const old = { ...BARE, node: 'old', runs: [{ ...STORED_RUN, run: 'x' }] };
+  const v = decodeHostStatus(old);
+  t.like(v, { node: 'old', members: null, ledger: null, pool: null, actors: [] });
+  t.like(v.runs[0], { run: 'x', phase: '-', ticks: null, action: null, pass: null, minTotal: null });
+  const lines = renderFrame(sample(0, old), undefined, WIDE);
+  t.true(lines.some((l) => /^x\s+-\s+done\s+90\/\?\s+9\s+-\s+-\s+-$/.test(l)), lines.join('\n'));
 });
 
 test('rates and new ledger entries are differences between samples; runs, hosts and header carry their figures', (t) => {
   const before = sample(10_000, status(100, 7, 300));
-  const now = sample(10_500, status(350, 10, 400), new Map<string, HostView | { error: string }>([['n-c', decodeHostStatus({ node: 'n-c', runs: [{ run: 'rc', state: 'running', tick: 5, ticks: 9 }] })], ['n-b', { error: 'TIMEOUT' }]]));
+  const now = sample(10_500, status(350, 10, 400), new Map<string, HostView | { error: string }>([['n-c', decodeHostStatus({ ...BARE, node: 'n-c', runs: [{ ...LIVE_RUN, run: 'rc', state: 'running', tick: 5, ticks: 9 }] })], ['n-b', { error: 'TIMEOUT' }]]));
   const first = renderFrame(before, undefined, WIDE);
   const lines = renderFrame(now, before, WIDE);
   const find = (re: RegExp): string => lines.find((l) => re.test(l)) ?? `(no line like ${re})`;

@@ -1,13 +1,17 @@
 /**
- * The CLI side of the admin endpoint: sign a command for a host, send it over
- * a CURVE-encrypted DEALER (an ephemeral client key; the server's public key
- * comes from its identity), await one reply or time out.
+ * The client side of the admin endpoint, the one every caller uses (the CLI
+ * commands, `top`, `ledger tail`, the demo): sign a command for a host, send
+ * it over a CURVE-encrypted DEALER (an ephemeral client key; the server's
+ * public key comes from its identity), await one reply or time out, and
+ * decode its result into the command's typed reply (replies.ts), refusing a
+ * malformed one with BAD_FRAME naming the field.
  */
 import * as zmq from 'zeromq';
 import { QallowError } from '../errors.js';
 import type { Ed25519SecretKey } from '../identity/ed25519.js';
 import type { AdminCommand } from './command.js';
 import { decodeReply } from './endpoint.js';
+import { decodeAdminReply, type AdminReplies } from './replies.js';
 import { signCommand } from './signed.js';
 import { encodeSignedCommand } from './wire.js';
 
@@ -22,7 +26,8 @@ export interface AdminTarget {
 /** Longest wait a ZeroMQ socket timeout takes (a C int of ms; larger values crashed the CLI). */
 export const MAX_ADMIN_TIMEOUT_MS = 0x7fff_ffff;
 
-export async function sendAdminCommand(target: AdminTarget, command: AdminCommand, adminSecret: Ed25519SecretKey, timeoutMs = 30_000): Promise<unknown> {
+/** Send `command` to `target`; its reply's result, validated as `AdminReplies[command.type]`. */
+export async function sendAdminCommand<C extends AdminCommand>(target: AdminTarget, command: C, adminSecret: Ed25519SecretKey, timeoutMs = 30_000): Promise<AdminReplies[C['type']]> {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_ADMIN_TIMEOUT_MS) {
     throw new QallowError('BAD_PARAMETER', `timeoutMs must be a whole number of ms from 1 to ${MAX_ADMIN_TIMEOUT_MS} (got ${String(timeoutMs)})`, { field: 'timeoutMs' });
   }
@@ -50,7 +55,7 @@ export async function sendAdminCommand(target: AdminTarget, command: AdminComman
     }
     const reply = decodeReply(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     if (!reply.ok) throw replyError(reply.error, target.node);
-    return reply.result;
+    return decodeAdminReply<C['type']>(command.type, reply.result);
   } finally {
     socket.close();
   }

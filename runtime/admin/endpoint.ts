@@ -17,6 +17,7 @@ import * as zmq from 'zeromq';
 import { QallowError, type SerializedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdminCommand } from './command.js';
+import type { AdminResult } from './replies.js';
 import type { AdminVerifier, VerifiedCommand } from './verifier.js';
 import { MAX_SIGNED_COMMAND_BYTES, decodeSignedCommand } from './wire.js';
 
@@ -56,7 +57,7 @@ export interface AdminEndpointComponents {
    * command does: a refusal there (e.g. its nonce could not be persisted)
    * is the reply and the command does not run.
    */
-  readonly handle: (command: AdminCommand, verified: VerifiedCommand) => Promise<unknown>;
+  readonly handle: (command: AdminCommand, verified: VerifiedCommand) => Promise<AdminResult>;
   readonly accept?: ((verified: VerifiedCommand) => Promise<void>) | undefined;
   readonly logger: Logger;
 }

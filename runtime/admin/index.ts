@@ -1,5 +1,6 @@
-/** Signed admin commands: the union, its canonical bytes, signing, the host-side verifier, the wire form. */
+/** Signed admin commands: the union, its canonical bytes, signing, the host-side verifier, the wire form, the typed replies. */
 export * from './command.js';
+export * from './replies.js';
 export { adminCommandBytes, NONCE_BYTES } from './layout.js';
 export { ADMIN_PURPOSE, signCommand, signedCommandBytes, type SignCommandOptions, type SignedCommand } from './signed.js';
 export { NonceCache } from './nonce-cache.js';

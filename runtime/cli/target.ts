@@ -13,6 +13,7 @@ import { loadConfig } from '../../config/load.js';
 import type { AdminTarget } from '../admin/client.js';
 import { sendAdminCommand } from '../admin/client.js';
 import type { AdminCommand } from '../admin/command.js';
+import type { AdminReplies } from '../admin/replies.js';
 import { QallowError } from '../errors.js';
 import { readAdminSecret, readNodePublic } from '../identity/files.js';
 import { parsePositiveInteger } from './args.js';
@@ -63,7 +64,8 @@ export async function resolveTarget(o: TargetOptions): Promise<AdminTarget> {
   return { endpoint: e['admin'].replace('0.0.0.0', '127.0.0.1'), node: e['node'], curvePublicKey: e['curvePublicKey'] };
 }
 
-export async function adminCall(o: TargetOptions, command: AdminCommand): Promise<unknown> {
+/** Sign and send `command` to the host `o` names; its typed, validated reply (runtime/admin/replies.ts). */
+export async function adminCall<C extends AdminCommand>(o: TargetOptions, command: C): Promise<AdminReplies[C['type']]> {
   const keyFile = o.adminKey ?? process.env['QALLOW_ADMIN_KEY'];
   if (!keyFile) throw new QallowError('BAD_USAGE', 'commands are signed: give --admin-key admin.secret.json (or set QALLOW_ADMIN_KEY)', { flag: '--admin-key' });
   // The key first: a key file others can read is refused whatever the target (KEY_INVALID naming the chmod).

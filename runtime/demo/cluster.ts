@@ -7,6 +7,7 @@
  */
 import type { AdminCommand } from '../admin/command.js';
 import { sendAdminCommand } from '../admin/client.js';
+import type { AdminReplies } from '../admin/replies.js';
 import { resolveTarget } from '../cli/target.js';
 import { QallowError } from '../errors.js';
 import type { Ed25519SecretKey } from '../identity/ed25519.js';
@@ -89,10 +90,10 @@ export class DemoCluster {
   }
 
   /** A signed admin command to host `i` (found through its endpoint.json). */
-  async send<T>(i: number, command: AdminCommand, timeoutMs = 30_000): Promise<T> {
+  async send<C extends AdminCommand>(i: number, command: C, timeoutMs = 30_000): Promise<AdminReplies[C['type']]> {
     if (!this.admin) throw new QallowError('INTERNAL', 'the cluster is not started');
     const target = await resolveTarget({ data: this.layout.hosts[i]!.dataDir });
-    return (await sendAdminCommand(target, command, this.admin, timeoutMs)) as T;
+    return sendAdminCommand(target, command, this.admin, timeoutMs);
   }
 
   /** SIGKILL host `i`. */

@@ -8,6 +8,7 @@
  * A run recovered at its last tick had nothing left to compute: that is
  * not a resume mid-way either.
  */
+import type { RecoveryReport, RunReport } from '../admin/replies.js';
 import type { RunStep } from './plan.js';
 
 export type ResumeOutcome =
@@ -19,14 +20,17 @@ export type ResumeOutcome =
 
 const ENDED = new Set(['done', 'halted', 'cancelled', 'failed']);
 
+/** What resumeOutcome reads of a `runs` entry (a RunReport, live or stored). */
+export type ResumeEntry = Pick<RunReport, 'run' | 'state' | 'tick'> & { readonly epoch?: number; readonly recovered?: RecoveryReport | null };
+
 /** `entry`: the restarted host's `runs` entry for the run (undefined when it lists none yet). */
-export function resumeOutcome(entry: Readonly<Record<string, unknown>> | undefined, step: Pick<RunStep, 'ticks'>): ResumeOutcome {
+export function resumeOutcome(entry: ResumeEntry | undefined, step: Pick<RunStep, 'ticks'>): ResumeOutcome {
   if (!entry) return { kind: 'pending' };
-  const state = String(entry['state']);
-  const tick = Number(entry['tick'] ?? 0);
+  const { state, tick } = entry;
+  // A run known only from the store has no `recovered`: it was not reopened.
   if (!('recovered' in entry)) return ENDED.has(state) ? { kind: 'ended', state, tick, recoveredAtEnd: false } : { kind: 'pending' };
-  const r = entry['recovered'] as { epoch?: unknown; tick?: unknown } | null;
-  if (!r || typeof r.epoch !== 'number' || typeof r.tick !== 'number') return { kind: 'pending' };
+  const r = entry.recovered;
+  if (!r) return { kind: 'pending' };
   if (r.tick >= step.ticks) return { kind: 'ended', state, tick: r.tick, recoveredAtEnd: true };
   return { kind: 'resumed', epoch: r.epoch, tick: r.tick };
 }

@@ -5,6 +5,7 @@
  * (a failure, Ctrl-C), the hosts are stopped gracefully before it returns,
  * so their runs are checkpointed and their ledgers verifiable.
  */
+import { isLiveRun } from '../admin/replies.js';
 import { QallowError, errorMessage } from '../errors.js';
 import { DemoCluster } from './cluster.js';
 import { prepareLayout, type DemoLayout } from './layout.js';
@@ -38,19 +39,20 @@ function isTTY(s: NodeJS.WritableStream): boolean {
 
 function runSummaries(result: ScenarioResult, tally: LedgerTally | null): RunSummary[] {
   return [...result.tracker.runs.values()].map((p) => {
-    const f = result.finalRuns.get(p.step.id) ?? {};
-    const d = f['lastDecision'] as { pass: boolean; minTotal: number | null; passed: number; lanes: number } | null | undefined;
+    const f = result.finalRuns.get(p.step.id);
+    const live = f && isLiveRun(f) ? f : undefined;
+    const d = live?.lastDecision;
     const t = tally?.runs[p.step.id] ?? { pass: 0, fail: 0, rollback: 0, adaptation: 0, halt: 0 };
-    const couplings = (f['couplings'] as number[] | undefined) ?? [...p.couplings];
+    const couplings = live?.couplings ?? [...p.couplings];
     return {
       run: p.step.id,
       host: p.host,
       phase: p.step.phase,
-      state: typeof f['state'] === 'string' ? f['state'] : p.state,
-      epochs: Number(f['epoch'] ?? p.epoch),
-      tick: Number(f['tick'] ?? p.tick),
+      state: f?.state ?? p.state,
+      epochs: f?.epoch ?? p.epoch,
+      tick: f?.tick ?? p.tick,
       ticks: p.step.ticks,
-      lastDecision: d ? { pass: d.pass, E: d.minTotal === null || !Number.isFinite(d.minTotal) ? null : d.minTotal, passed: d.passed, lanes: d.lanes } : null,
+      lastDecision: d ? { pass: d.pass, E: !Number.isFinite(d.minTotal) ? null : d.minTotal, passed: d.passed, lanes: d.lanes } : null,
       checks: { pass: t.pass, fail: t.fail },
       rollbacks: t.rollback,
       adaptations: t.adaptation,

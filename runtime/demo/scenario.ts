@@ -14,6 +14,7 @@
  * Every wait is on an event (a log line, a status that changed) with a
  * timeout, and every wait ends when `signal` aborts (Ctrl-C).
  */
+import type { RunReport } from '../admin/replies.js';
 import type { AdminCommand } from '../admin/command.js';
 import { QallowError } from '../errors.js';
 import { formatG } from '../format.js';
@@ -36,15 +37,13 @@ export interface ScenarioComponents {
 export interface ScenarioResult {
   readonly tracker: RunTracker;
   /** Each run's final status as its host reported it. */
-  readonly finalRuns: ReadonlyMap<string, Record<string, unknown>>;
+  /** Each run's entry in `runs` on the host that ran it, at the end. */
+  readonly finalRuns: ReadonlyMap<string, RunReport & { readonly host: string }>;
   readonly kill: KillReport | null;
   readonly ledgersInSync: boolean;
 }
 
 type Heads = Record<string, number>;
-interface StatusReply {
-  readonly governance: { readonly heads: Heads } | null;
-}
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -139,7 +138,7 @@ export class Scenario {
   }
 
   private heads(i: number): Promise<Heads> {
-    return this.cluster.send<StatusReply>(i, { type: 'status' }, 10_000).then((s) => s.governance?.heads ?? {});
+    return this.cluster.send(i, { type: 'status' }, 10_000).then((s) => ({ ...s.governance?.heads }));
   }
 
   private killedAt = 0;
@@ -171,8 +170,8 @@ export class Scenario {
     const reborn = await this.cluster.restart(0);
     this.follow(reborn);
     const outcome = await until(`${reborn.host.id} reporting how it reopened ${step.id}`, 60_000, signal, async () => {
-      const runs = await this.cluster.send<Array<Record<string, unknown>>>(0, { type: 'runs' }, 10_000);
-      const o = resumeOutcome(runs.find((r) => r['run'] === step.id), step);
+      const runs = await this.cluster.send(0, { type: 'runs' }, 10_000);
+      const o = resumeOutcome(runs.find((r) => r.run === step.id), step);
       return o.kind === 'pending' ? undefined : o;
     });
     if (outcome.kind === 'resumed') {
@@ -279,9 +278,9 @@ export class Scenario {
       ledgersInSync = false;
       progress.alert('the ledgers did not converge in time (the summary shows each one)');
     }
-    const finalRuns = new Map<string, Record<string, unknown>>();
+    const finalRuns = new Map<string, RunReport & { readonly host: string }>();
     for (let i = 0; i < ids.length; i++) {
-      for (const r of await cluster.send<Array<Record<string, unknown>>>(i, { type: 'runs' })) finalRuns.set(String(r['run']), { ...r, host: ids[i] });
+      for (const r of await cluster.send(i, { type: 'runs' })) finalRuns.set(r.run, { ...r, host: ids[i]! });
     }
     return {
       tracker: this.tracker,

@@ -8,8 +8,8 @@ export function actorCommand(io: CliIO): Command {
   for (const type of ['restart', 'stop'] as const) {
     cmd.addCommand(
       withTarget(new Command(type).description(type === 'restart' ? 'crash the actor so its supervisor restarts it (fault injection)' : 'stop the actor for good').argument('<actor>', 'qallow://NODE/runs/RUN')).action(async (actor, o) => {
-        const r = (await adminCall(o, { type: `actor.${type}`, actor })) as Record<string, unknown>;
-        writeLine(io.stdout, o.json ? JSON.stringify(r) : `${String(r['actor'])}: ${String(r['action'])}`);
+        const r = await adminCall(o, { type: `actor.${type}`, actor });
+        writeLine(io.stdout, o.json ? JSON.stringify(r) : `${r.actor}: ${r.action}`);
       }),
     );
   }

@@ -23,6 +23,7 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { LedgerCursor } from '../../admin/command.js';
 import { MAX_TAIL_LIMIT } from '../../admin/command.js';
+import type { LedgerTailReply } from '../../admin/replies.js';
 import { QallowError } from '../../errors.js';
 import { formatG } from '../../format.js';
 import type { LedgerEntry } from '../../ledger/entry.js';
@@ -35,26 +36,11 @@ import { adminCall, withTarget, type TargetOptions } from '../target.js';
 /** Records per origin per poll while following (the host's limit is MAX_TAIL_LIMIT). */
 const FOLLOW_PAGE = 256;
 
-interface TailReply {
-  readonly heads: Record<string, number>;
-  readonly records: string[];
-  readonly more: boolean;
-  readonly validators: number;
-  readonly quorum: number;
-}
-
-/** Decode means validate: the reply's shape, then every record through the export parser. */
-function decodeReply(v: unknown): { reply: TailReply; records: LedgerRecord[] } {
-  const bad = (field: string): QallowError => new QallowError('BAD_FRAME', `ledger.tail reply: ${field} is malformed`, { field });
-  if (typeof v !== 'object' || v === null) throw bad('reply');
-  const o = v as Record<string, unknown>;
-  const heads = o['heads'];
-  if (typeof heads !== 'object' || heads === null || Array.isArray(heads)) throw bad('heads');
-  for (const [k, s] of Object.entries(heads)) if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) throw bad(`heads.${k}`);
-  if (!Array.isArray(o['records']) || !o['records'].every((r) => typeof r === 'string')) throw bad('records');
-  if (typeof o['more'] !== 'boolean') throw bad('more');
-  if (typeof o['validators'] !== 'number' || typeof o['quorum'] !== 'number') throw bad('validators');
-  const reply = o as unknown as TailReply;
+/**
+ * The reply's shape is validated by the admin client (runtime/admin/replies.ts);
+ * every record then goes through the export parser.
+ */
+function decodeReply(reply: LedgerTailReply): { reply: LedgerTailReply; records: LedgerRecord[] } {
   return { reply, records: reply.records.map((line, i) => parseExportLine(line, i + 1)) };
 }
 

@@ -4,7 +4,8 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import type { BackendRequest } from '../../../kernels/backend.js';
-import type { AdminCommand } from '../../admin/command.js';
+import type { StartRunCommand } from '../../admin/command.js';
+import { isLiveRun, type RunReport } from '../../admin/replies.js';
 import { QallowError } from '../../errors.js';
 import { formatG } from '../../format.js';
 import { parseBackend, parseInteger, parseNumberList } from '../args.js';
@@ -24,19 +25,19 @@ function bar(done: number, total: number, width = 30): string {
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
 }
 
-async function follow(io: CliIO, o: RunOpts, run: string): Promise<Record<string, unknown>> {
+async function follow(io: CliIO, o: RunOpts, run: string): Promise<RunReport> {
   const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
   let lastEpoch = -1;
   for (;;) {
-    const runs = (await adminCall(o, { type: 'runs' })) as Array<Record<string, unknown>>;
-    const r = runs.find((x) => x['run'] === run);
+    const runs = await adminCall(o, { type: 'runs' });
+    const r = runs.find((x) => x.run === run);
     if (!r) throw new QallowError('ACTOR_NOT_FOUND', `run ${run} is not on this host`, { run });
-    const d = r['lastDecision'] as Record<string, unknown> | null | undefined;
-    const line = `${bar(Number(r['tick']), Number(r['ticks']))} tick ${r['tick']}/${r['ticks']} epoch ${r['epoch']} E=${d ? formatG(Number(d['minTotal']), 6) : '-'} ${d ? (d['pass'] ? 'pass' : 'fail') : ''} ${String(r['state'])}`;
+    const d = isLiveRun(r) ? r.lastDecision : null;
+    const line = `${bar(r.tick, r.ticks ?? 0)} tick ${r.tick}/${String(r.ticks)} epoch ${r.epoch} E=${d ? formatG(d.minTotal, 6) : '-'} ${d ? (d.pass ? 'pass' : 'fail') : ''} ${r.state}`;
     if (tty) io.stdout.write(`\r${line}\x1b[K`);
-    else if (Number(r['epoch']) !== lastEpoch) writeLine(io.stdout, line);
-    lastEpoch = Number(r['epoch']);
-    if (r['state'] !== 'running' && r['state'] !== 'paused') {
+    else if (r.epoch !== lastEpoch) writeLine(io.stdout, line);
+    lastEpoch = r.epoch;
+    if (r.state !== 'running' && r.state !== 'paused') {
       if (tty) io.stdout.write('\n');
       return r;
     }
@@ -44,18 +45,18 @@ async function follow(io: CliIO, o: RunOpts, run: string): Promise<Record<string
   }
 }
 
-async function start(io: CliIO, o: RunOpts, params: Extract<AdminCommand, { type: 'run' }>['params']): Promise<void> {
-  const cmd: AdminCommand = { type: 'run', params, id: o.id, epochTicks: o.epochTicks, backend: o.backend, paced: o.paced };
-  const s = (await adminCall(o, cmd)) as Record<string, unknown>;
-  const run = String(s['run']);
+async function start(io: CliIO, o: RunOpts, params: StartRunCommand['params']): Promise<void> {
+  const cmd: StartRunCommand = { type: 'run', params, id: o.id, epochTicks: o.epochTicks, backend: o.backend, paced: o.paced };
+  const s = await adminCall(o, cmd);
+  const run = s.run;
   if (!o.follow) {
-    writeLine(io.stdout, o.json ? JSON.stringify(s) : `started ${run} on ${String(s['backend'])} (${String(s['ticks'])} ticks)`);
+    writeLine(io.stdout, o.json ? JSON.stringify(s) : `started ${run} on ${s.backend} (${s.ticks} ticks)`);
     return;
   }
-  if (!o.json) writeLine(io.stdout, `started ${run} on ${String(s['backend'])}`);
+  if (!o.json) writeLine(io.stdout, `started ${run} on ${s.backend}`);
   const end = await follow(io, o, run);
   if (o.json) writeLine(io.stdout, JSON.stringify(end));
-  if (end['state'] !== 'done') throw new QallowError('TASK_FAILED', `run ${run} ended ${String(end['state'])}`, { run });
+  if (end.state !== 'done') throw new QallowError('TASK_FAILED', `run ${run} ended ${end.state}`, { run });
 }
 
 export function runCommand(io: CliIO): Command {

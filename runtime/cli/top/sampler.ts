@@ -7,10 +7,11 @@
  */
 import { isQallowError } from '../../errors.js';
 import type { TopSample } from './frame.js';
-import { decodeHostStatus, type HostView } from './status.js';
+import type { StatusReply } from '../../admin/replies.js';
+import { hostView, type HostView } from './status.js';
 
-/** Asks one host for its status: (target options) → the raw reply. */
-export type StatusCall = (peerDataDir: string | undefined) => Promise<unknown>;
+/** Asks one host for its status (through the admin client, which validates the reply). */
+export type StatusCall = (peerDataDir: string | undefined) => Promise<StatusReply>;
 
 export interface SamplerComponents {
   readonly call: StatusCall;
@@ -22,11 +23,11 @@ export interface SamplerComponents {
 export function createSampler(peerDataDirs: readonly string[], c: SamplerComponents): () => Promise<TopSample> {
   return async () => {
     const [host, peers] = await Promise.all([
-      c.call(undefined).then(decodeHostStatus),
+      c.call(undefined).then(hostView),
       Promise.all(
         peerDataDirs.map((dir) =>
           c.call(dir).then(
-            (v): HostView | { node: string; error: string } => decodeHostStatus(v),
+            (v): HostView | { node: string; error: string } => hostView(v),
             async (e: unknown) => ({ node: await c.nodeOf(dir), error: isQallowError(e) ? e.code : e instanceof Error ? e.message : String(e) }),
           ),
         ),

@@ -1,11 +1,11 @@
 /**
- * What `qallow top` reads from a host's `status` reply (runtime/host.ts
- * hostStatus), decoded into the few typed figures the view shows. The reply
- * is untrusted input: the node id must be there (BAD_FRAME naming the field
- * otherwise); every other figure that is missing or of the wrong type reads
- * as "unknown" (null), so a host one version older still gets a view.
+ * What `qallow top` shows of a host's `status` reply: the few figures of the
+ * view, taken from the typed reply (runtime/admin/replies.ts StatusReply,
+ * which the admin client has validated: a malformed reply is BAD_FRAME
+ * naming the field before it gets here). A figure the host does not have
+ * (a run known only from its store has no decision) reads as unknown (null).
  */
-import { QallowError } from '../../errors.js';
+import { decodeAdminReply, isLiveRun, type GovernanceReport, type GovernorActionReport, type RunReport, type StatusReply } from '../../admin/replies.js';
 
 export interface MemberView {
   readonly node: string;
@@ -71,89 +71,69 @@ export interface HostView {
   readonly pool: PoolView | null;
 }
 
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown): Obj | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null;
-}
-function list(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.map(obj).filter((o): o is Obj => o !== null) : [];
-}
-function num(o: Obj | null, k: string): number | null {
-  const v = o?.[k];
-  return typeof v === 'number' ? v : null;
-}
-function str(o: Obj | null, k: string, dflt = '?'): string {
-  const v = o?.[k];
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : dflt;
-}
-
-function action(a: Obj | null): string | null {
+function action(a: GovernorActionReport | null): string | null {
   if (!a) return null;
-  const type = str(a, 'type');
-  if (type === 'rollback') return `rollback→e${str(a, 'toEpoch')}`;
-  if (type === 'continue') return `continue (${str(a, 'reason')})`;
-  return type;
+  if (a.type === 'rollback') return `rollback→e${a.toEpoch}`;
+  if (a.type === 'continue') return `continue (${a.reason})`;
+  return a.type;
 }
 
-function runView(r: Obj): RunView {
-  const d = obj(r['lastDecision']);
+function runView(r: RunReport): RunView {
+  const live = isLiveRun(r) ? r : null;
+  const d = live?.lastDecision ?? null;
   return {
-    run: str(r, 'run'),
-    phase: str(r, 'phase', '-'),
-    state: str(r, 'state'),
-    pauseReason: typeof r['pauseReason'] === 'string' ? r['pauseReason'] : null,
-    tick: num(r, 'tick'),
-    ticks: num(r, 'ticks'),
-    epoch: num(r, 'epoch'),
-    minTotal: num(d, 'minTotal'),
-    passed: num(d, 'passed'),
-    lanes: num(d, 'lanes'),
-    pass: typeof d?.['pass'] === 'boolean' ? d['pass'] : null,
-    action: action(obj(r['lastAction'])),
-    adaptations: num(r, 'adaptations'),
+    run: r.run,
+    phase: r.phase ?? '-',
+    state: r.state,
+    pauseReason: live?.pauseReason ?? null,
+    tick: r.tick,
+    ticks: r.ticks,
+    epoch: r.epoch,
+    minTotal: d?.minTotal ?? null,
+    passed: d?.passed ?? null,
+    lanes: d?.lanes ?? null,
+    pass: d?.pass ?? null,
+    action: action(live?.lastAction ?? null),
+    adaptations: live?.adaptations ?? null,
   };
 }
 
-function ledgerView(g: Obj | null): LedgerView | null {
+function ledgerView(g: GovernanceReport | null): LedgerView | null {
   if (!g) return null;
-  const heads: Record<string, number> = {};
-  for (const [k, v] of Object.entries(obj(g['heads']) ?? {})) if (typeof v === 'number') heads[k] = v;
-  const l = obj(g['ledger']);
-  const lat = obj(l?.['commitLatencyMs']);
+  const lat = g.ledger.commitLatencyMs;
   return {
-    validators: Array.isArray(g['validators']) ? g['validators'].length : 0,
-    quorum: num(g, 'quorum') ?? 0,
-    quorumAvailable: g['quorumAvailable'] === true,
-    heads,
-    committed: num(l, 'committed'),
-    latency: lat && num(lat, 'p50') !== null ? { p50: num(lat, 'p50')!, p99: num(lat, 'p99') ?? NaN, last: num(lat, 'last') ?? NaN } : null,
+    validators: g.validators.length,
+    quorum: g.quorum,
+    quorumAvailable: g.quorumAvailable,
+    heads: { ...g.heads },
+    committed: g.ledger.committed,
+    latency: lat ? { p50: lat.p50, p99: lat.p99, last: lat.last } : null,
   };
 }
 
-export function decodeHostStatus(v: unknown): HostView {
-  const s = obj(v);
-  if (!s || typeof s['node'] !== 'string') throw new QallowError('BAD_FRAME', 'status reply: node must be the host’s node id', { field: 'status.node' });
-  const cluster = obj(s['cluster']);
-  const pool = obj(s['pool']);
+/** The view of a validated status reply. */
+export function hostView(s: StatusReply): HostView {
   return {
-    node: s['node'],
-    uptimeMs: num(s, 'uptimeMs'),
-    members: cluster
-      ? list(cluster['members']).map((m) => ({ node: str(m, 'node'), status: str(m, 'status'), phi: num(m, 'phi'), silentMs: num(m, 'silentMs') }))
-      : null,
-    actors: list(s['actors']).map((a) => ({
-      actor: str(a, 'actor'),
-      state: str(a, 'state'),
-      processed: num(a, 'processed'),
-      mailboxDepth: num(a, 'mailboxDepth'),
-      mailboxCapacity: num(a, 'mailboxCapacity'),
-      p50Ms: num(a, 'processingP50Ms'),
-      p99Ms: num(a, 'processingP99Ms'),
-      restarts: num(a, 'restarts'),
+    node: s.node,
+    uptimeMs: s.uptimeMs,
+    members: s.cluster ? s.cluster.members.map((m) => ({ node: m.node, status: m.status, phi: m.phi, silentMs: m.silentMs })) : null,
+    actors: s.actors.map((a) => ({
+      actor: a.actor,
+      state: a.state,
+      processed: a.processed,
+      mailboxDepth: a.mailboxDepth,
+      mailboxCapacity: a.mailboxCapacity,
+      p50Ms: a.processingP50Ms,
+      p99Ms: a.processingP99Ms,
+      restarts: a.restarts,
     })),
-    runs: list(s['runs']).map(runView),
-    ledger: ledgerView(obj(s['governance'])),
-    pool: pool ? { threads: num(pool, 'threads'), running: num(pool, 'running'), queued: num(pool, 'queued'), utilization: num(pool, 'utilization') } : null,
+    runs: s.runs.map(runView),
+    ledger: ledgerView(s.governance),
+    pool: s.pool ? { threads: s.pool.threads, running: s.pool.running, queued: s.pool.queued, utilization: s.pool.utilization } : null,
   };
+}
+
+/** A status reply's result as it came (tests, tools): validated by the admin client's decoder, then viewed. */
+export function decodeHostStatus(v: unknown): HostView {
+  return hostView(decodeAdminReply('status', v));
 }
