@@ -61,6 +61,7 @@ import { ledgerTail } from './governance/tail.js';
 import { ValidatorSet } from './ledger/validators.js';
 import { nodeId as nodeIdOf } from './actors/address.js';
 import type { LmdbStore } from './store/lmdb.js';
+import type { LedgerStore } from './ledger/contract.js';
 import { BatchCache } from './ledger/record.js';
 import type { HostFactories } from './compose/factories.js';
 import { Lifecycle } from './compose/lifecycle.js';
@@ -756,6 +757,11 @@ export class Host {
   /** Operator fault injection: the run's actor crashes on its next message and its supervisor decides. */
   injectFault(run: string): void {
     this.ref(run).tell({ type: 'fault' });
+  }
+
+  /** This host's ledger store once governance has started (tests compare the ledgers of in-process hosts). */
+  get ledger(): LedgerStore | undefined {
+    return this.governance?.ledgerStore;
   }
 
   /** The actor tree with restart counters (for `qallow status`). */
