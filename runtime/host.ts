@@ -76,6 +76,7 @@ import { phase12Params, phase13Params, type PhaseParams } from '../kernels/param
 import type { ComputePool } from '../kernels/pool.js';
 import { resolveBackend } from '../kernels/select.js';
 import { createActorSystem, spawn, spawnSupervisor, type ActorRef, type ActorSystem } from './actors/index.js';
+import type { Clock } from './actors/clock.js';
 import { QallowError, isQallowError } from './errors.js';
 
 import type { Logger } from './logger.js';
@@ -86,8 +87,12 @@ export interface HostComponents {
   readonly logger: Logger;
   /** What the host's store, ledger store, pool and cluster transport are made by (runtime/compose/factories.ts). */
   readonly factories: HostFactories;
-  /** The clock for membership, pacing and the keys of supervision entries (default Date.now). */
+  /** Wall time for membership, pacing and the keys of supervision entries (default Date.now). */
   readonly now?: (() => number) | undefined;
+  /** The actor system's clock: restart backoff, ask timeouts (default the system clock; a test hands in a ManualClock). */
+  readonly clock?: Clock | undefined;
+  /** Uniform in [0, 1): the supervisors' restart jitter (default Math.random). */
+  readonly random?: (() => number) | undefined;
   /** Called once when the host fails for good (root escalation). */
   readonly onFatal?: ((e: QallowError) => void) | undefined;
   /** Called when an operator asks the host to shut down (admin `shutdown`). */
@@ -223,6 +228,8 @@ export class Host {
       },
       {
         logger: log,
+        clock: this.c.clock,
+        random: this.c.random,
         onRootEscalation: (e) => {
           log.fatal({ code: e.code, err: e.message }, 'supervision escalated to the root; the host stops');
           this.c.onFatal?.(e);
