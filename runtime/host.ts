@@ -120,7 +120,7 @@ export class Host {
   private telemetry: ActorRef<ServiceMsg> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private lifecycle: Lifecycle | undefined;
-  /** This host's CURVE key pair: its node key with a cluster, else an ephemeral one made by the admin endpoint's start. */
+  /** With a cluster, its node CURVE key pair (read as the cluster starts); the admin endpoint uses it too, or an ephemeral one without a cluster. */
   private curve: CurveKeyPair | undefined;
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
   private readonly latest = new Map<string, RunStatus>();
