@@ -29,15 +29,18 @@ import { performance } from 'node:perf_hooks';
 import { nodeId } from '../runtime/actors/address.js';
 import { createActorSystem, spawn, type ActorSystem, type ReplyTo } from '../runtime/actors/index.js';
 import { ClusterService } from '../runtime/cluster/service.js';
+import { lmdbLedgerStore, productionFactories } from '../runtime/compose/factories.js';
 import { QallowError, errorMessage, isQallowError } from '../runtime/errors.js';
 import { GovernanceService } from '../runtime/governance/service.js';
 import type { EntryDraft } from '../runtime/governance/events.js';
 import { readNodeKeys } from '../runtime/identity/files.js';
 import { signBatch, verifyBatchSignature, type BatchHeader } from '../runtime/ledger/batch.js';
+import type { LedgerStore } from '../runtime/ledger/contract.js';
+import { BatchCache } from '../runtime/ledger/record.js';
 import { ValidatorSet } from '../runtime/ledger/validators.js';
 import { signVote, verifyVoteSignature } from '../runtime/ledger/vote.js';
 import { createLogger } from '../runtime/logger.js';
-import { createLmdbStore, type LmdbStore } from '../runtime/store/lmdb.js';
+import { createLmdbStore } from '../runtime/store/lmdb.js';
 
 export interface NodeInit {
   readonly type: 'init';
@@ -142,6 +145,7 @@ async function main(init: NodeInit): Promise<void> {
     keys.curve,
     {
       logger,
+      transport: productionFactories().transport,
       pace: () => ({ cycleMs: 0, tick: 0, runs: {} }),
       system,
       onMembership: (peer, to) => {
@@ -155,9 +159,13 @@ async function main(init: NodeInit): Promise<void> {
   );
   await cluster.start();
   const validators = ValidatorSet.of([{ nodeId: self, publicKey: keys.ed25519.publicKey }, ...cluster.members]);
+  const ledgerOf = (set: ValidatorSet): { ledgerStore: LedgerStore; verified: BatchCache } => {
+    const verified = new BatchCache();
+    return { ledgerStore: lmdbLedgerStore({ validators: set, verified }, { store, logger }), verified };
+  };
   governance = new GovernanceService(
     { node: self, secretKey: keys.ed25519.secretKey, validators, ethics: ETHICS, adaptationFactor: 0.5, maxBatchEntries: init.maxBatchEntries },
-    { store: store as LmdbStore, system, root: system.root, logger, peerUp: (n) => cluster.peerStatus(n) === 'up' },
+    { ...ledgerOf(validators), system, root: system.root, logger, peerUp: (n) => cluster.peerStatus(n) === 'up' },
   );
   await governance.start();
   spawn<EchoMsg, null>(system.root, {

@@ -11,26 +11,35 @@
  *   ├── validator   checks proposals, persists its vote, signs (runtime/governance)
  *   └── ledger      commits, fetch, heads; this host's origin rounds beside it
  *
- * Beside the tree, started and stopped here rather than supervised: the
- * metrics server (/metrics, /healthz, /readyz), the cluster service (ZeroMQ
- * transport, membership, sync pulses, router; only with `config.cluster`),
+ * Beside the tree, started and stopped by the host's one lifecycle rather
+ * than supervised (a supervised tree of them is issue 12's item 3): the
+ * metrics server (/metrics, /healthz, /readyz), the cluster service
+ * (transport, membership, sync pulses, router; only with `config.cluster`),
  * the admin endpoint (CURVE ROUTER, signature/key/target/time/nonce checks,
  * nonces kept across restarts in DATA/admin-nonces.log). Every host keeps a
  * ledger: the cluster's members are its validators, and a host without a
  * cluster is its own only validator (quorum 1 of 1, identity in
- * DATA/identity/). Folding these parts into one lifecycle and a tree that
- * supervises all of them is issue 12's composition root.
+ * DATA/identity/).
  *
- * Start order: metrics → store → compute pool → actor system → service
- * actors → runs supervisor → cluster → governance → admin endpoint → runs
- * (every unfinished run found in the store, then boot runs from the config;
- * with `holdRuns` the unfinished ones come back paused). A run's spec is
- * checked whole (actors/run-spec.ts) before anything is spawned or
- * recorded. Stop is the reverse: the admin endpoint answers what is in
- * flight and closes, each phase actor drains (it stops at its next slice
- * boundary; a part-computed epoch is recomputed at the next start),
- * governance certifies what the runs recorded while the cluster is still
- * up, then the cluster, the actor tree, the pool and the store close. An
+ * Built by createHost (runtime/compose/create-host.ts), which hands in the
+ * factories of the store, ledger store, pool and cluster transport
+ * (runtime/compose/factories.ts: production, or the memory transport in
+ * tests). Its parts are one ordered list (`parts()`, runtime/compose/
+ * lifecycle.ts), started in order and stopped in reverse; a part that fails
+ * to start stops, in reverse, the ones started before it.
+ *
+ * Start order: metrics → store → compute pool → actor system (service
+ * actors, runs supervisor) → cluster → governance → runs (a place in the
+ * order: it drains when stopped) → admin endpoint → boot runs (every
+ * unfinished run found in the store, then boot runs from the config; with
+ * `holdRuns` the unfinished ones come back paused) → timers (telemetry, the
+ * quorum nudge). A run's spec is checked whole (actors/run-spec.ts) before
+ * anything is spawned or recorded. Stop is the reverse: the timers end, the
+ * admin endpoint answers what is in flight and closes, each phase actor
+ * drains (it stops at its next slice boundary; a part-computed epoch is
+ * recomputed at the next start), governance certifies what the runs
+ * recorded while the cluster is still up, then the cluster, the actor
+ * tree, the pool, the store and the metrics server close. An
  * escalation that reaches the root stops the tree and the host exits
  * non-zero rather than limp on.
  */
@@ -42,7 +51,7 @@ import { AdminEndpoint } from './admin/endpoint.js';
 import type { AdminResult, RunReport, ShutdownReply, StatusReply } from './admin/replies.js';
 import { AdminVerifier } from './admin/verifier.js';
 import { NonceLog } from './admin/nonce-log.js';
-import { generateCurveKeyPair } from './identity/curve.js';
+import { generateCurveKeyPair, type CurveKeyPair } from './identity/curve.js';
 import { readAdminPublic, readNodeKeys } from './identity/files.js';
 import type { NodeIdentity } from './identity/identity.js';
 import { loadOrCreateLocalIdentity } from './identity/local-node.js';
@@ -53,6 +62,11 @@ import { ledgerTail } from './governance/tail.js';
 import { ValidatorSet } from './ledger/validators.js';
 import { nodeId as nodeIdOf } from './actors/address.js';
 import type { LmdbStore } from './store/lmdb.js';
+import type { LedgerStore } from './ledger/contract.js';
+import { BatchCache } from './ledger/record.js';
+import type { HostFactories } from './compose/factories.js';
+import { Lifecycle } from './compose/lifecycle.js';
+import { part, type Part } from './compose/startable.js';
 import { MAX_PULSE_RUNS } from './transport/messages.js';
 import { failedStatus, spawnPhaseActor, type AdminCommand as RunCommand, type PhaseMsg, type RunStatus } from '../actors/phase.js';
 import type { RunSpec } from '../actors/run-engine.js';
@@ -60,19 +74,26 @@ import { validateRunSpec } from '../actors/run-spec.js';
 import type { HostConfig } from '../config/schema.js';
 import type { BackendId } from '../kernels/backend.js';
 import { phase12Params, phase13Params, type PhaseParams } from '../kernels/params.js';
-import { ComputePool } from '../kernels/pool.js';
+import type { ComputePool } from '../kernels/pool.js';
 import { resolveBackend } from '../kernels/select.js';
 import { createActorSystem, spawn, spawnSupervisor, type ActorRef, type ActorSystem } from './actors/index.js';
+import type { Clock } from './actors/clock.js';
 import { QallowError, isQallowError } from './errors.js';
 
 import type { Logger } from './logger.js';
-import { createLmdbStore } from './store/lmdb.js';
 import { HostCollector, MetricsServer, Readiness, type LedgerMetricsSource } from './metrics/index.js';
-import type { Store } from './store/contract.js';
 import type { Supervisor } from '../supervisors/index.js';
 
 export interface HostComponents {
   readonly logger: Logger;
+  /** What the host's store, ledger store, pool and cluster transport are made by (runtime/compose/factories.ts). */
+  readonly factories: HostFactories;
+  /** Wall time for membership, pacing and the keys of supervision entries (default Date.now). */
+  readonly now?: (() => number) | undefined;
+  /** The actor system's clock: restart backoff, ask timeouts (default the system clock; a test hands in a ManualClock). */
+  readonly clock?: Clock | undefined;
+  /** Uniform in [0, 1): the supervisors' restart jitter (default Math.random). */
+  readonly random?: (() => number) | undefined;
   /** Called once when the host fails for good (root escalation). */
   readonly onFatal?: ((e: QallowError) => void) | undefined;
   /** Called when an operator asks the host to shut down (admin `shutdown`). */
@@ -93,12 +114,15 @@ export interface HostEndpoint {
 type ServiceMsg = { readonly type: 'tick' };
 
 export class Host {
-  private store: Store | undefined;
+  private store: LmdbStore | undefined;
   private pool: ComputePool | undefined;
   private system: ActorSystem | undefined;
   private runsSupervisor: Supervisor | undefined;
-  private telemetryTimer: NodeJS.Timeout | undefined;
-  private quorumTimer: NodeJS.Timeout | undefined;
+  private telemetry: ActorRef<ServiceMsg> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private lifecycle: Lifecycle | undefined;
+  /** With a cluster, its node CURVE key pair (read as the cluster starts); the admin endpoint uses it too, or an ephemeral one without a cluster. */
+  private curve: CurveKeyPair | undefined;
   private readonly runs = new Map<string, ActorRef<PhaseMsg>>();
   private readonly latest = new Map<string, RunStatus>();
   /** The spec of every run this host has started in this life (for a run that fails without an engine). */
@@ -125,25 +149,75 @@ export class Host {
   /** The governance ledger's figures for /metrics, when this host keeps a ledger. */
   ledgerMetrics: LedgerMetricsSource | undefined;
 
+  /** Build one with createHost (runtime/compose/create-host.ts), which hands in the production factories. */
   constructor(
     readonly config: HostConfig,
     private readonly c: HostComponents,
   ) {}
 
+  private get f(): HostFactories {
+    return this.c.factories;
+  }
+
+  private now(): number {
+    return (this.c.now ?? Date.now)();
+  }
+
   get dataDir(): string {
     return this.config.dataDir;
   }
 
-  async start(): Promise<void> {
-    const log = this.c.logger;
+  /**
+   * The host's parts in start order (the header's list); stop is the
+   * reverse, and a failed start stops, in reverse, what it had started.
+   * Three parts only mark a place in the order: `runs` drains every run
+   * when stopped (after the admin endpoint, before governance), `boot`
+   * resumes and submits runs once the admin endpoint is up, `timers` ticks
+   * telemetry and the quorum nudge and is the first thing a stop ends.
+   */
+  private parts(): Part[] {
     const cfg = this.config;
-    await this.startMetrics();
-    this.store = createLmdbStore({ dataDir: cfg.dataDir }, { logger: log.child({ component: 'store' }) });
+    return [
+      part('metrics server', () => this.startMetrics(), () => this.metricsServer?.stop()),
+      part('store', () => this.startStore(), () => this.store?.stop()),
+      part('compute pool', () => this.startPool(), () => this.pool?.stop()),
+      part('actor system', () => this.startActors(), () => this.system?.stop()),
+      ...(cfg.cluster ? [part('cluster transport', () => this.startCluster(cfg.cluster!), () => this.cluster?.stop())] : []),
+      part('governance', () => this.startGovernance(), () => this.governance?.stop()),
+      part('runs', undefined, () => this.drainRuns()),
+      part('admin endpoint', () => this.startAdmin(), () => this.stopAdmin()),
+      part('boot runs', () => this.bootRuns()),
+      part('timers', () => this.startTimers(), () => this.stopTimers()),
+    ];
+  }
+
+  /** Starts every part in order (a failed start stops, in reverse, what it had started, then throws). */
+  async start(): Promise<void> {
+    this.lifecycle = new Lifecycle(this.parts(), {
+      onStopping: (name) => {
+        if (name !== 'runs' && name !== 'admin endpoint') this.stopStep = name;
+      },
+      onStopError: (name, e) => this.c.logger.error({ part: name, code: isQallowError(e) ? e.code : 'INTERNAL', err: e instanceof Error ? e.message : String(e) }, 'a part of the host did not stop cleanly'),
+    });
+    await this.lifecycle.start();
+  }
+
+  private async startStore(): Promise<void> {
+    this.store = this.f.store({ dataDir: this.config.dataDir }, { logger: this.c.logger.child({ component: 'store' }) });
     await this.store.start();
     this.readiness?.up('store');
-    this.pool = new ComputePool({ threads: cfg.compute.threads === 0 ? availableParallelism() : cfg.compute.threads });
+  }
+
+  private async startPool(): Promise<void> {
+    const cfg = this.config;
+    this.pool = this.f.pool({ threads: cfg.compute.threads === 0 ? availableParallelism() : cfg.compute.threads });
     this.pool.start();
     this.readiness?.up('pool');
+  }
+
+  private async startActors(): Promise<void> {
+    const log = this.c.logger;
+    const cfg = this.config;
     this.system = createActorSystem(
       {
         nodeId: cfg.node.id,
@@ -155,6 +229,8 @@ export class Host {
       },
       {
         logger: log,
+        clock: this.c.clock,
+        random: this.c.random,
         onRootEscalation: (e) => {
           log.fatal({ code: e.code, err: e.message }, 'supervision escalated to the root; the host stops');
           this.c.onFatal?.(e);
@@ -166,7 +242,7 @@ export class Host {
     for (const name of ['compute', 'store']) {
       spawn<ServiceMsg, null>(root, { name, initialState: null, mailbox: { capacity: 16 }, handle: (s) => s });
     }
-    const telemetry = spawn<ServiceMsg, null>(root, {
+    this.telemetry = spawn<ServiceMsg, null>(root, {
       name: 'telemetry',
       initialState: null,
       mailbox: { capacity: 4 },
@@ -175,8 +251,6 @@ export class Host {
         return s;
       },
     });
-    this.telemetryTimer = setInterval(() => void telemetry.tryTell({ type: 'tick' }), cfg.telemetry.intervalMs);
-    this.telemetryTimer.unref();
     // Runs are independent: each has its own restart intensity, and a run over it (one that cannot
     // start, or keeps crashing) is stopped and marked failed; it never escalates to the root, so one
     // bad run cannot stop the host, its validator or the other runs (supervisors/README.md).
@@ -193,17 +267,37 @@ export class Host {
         const run = e.child.slice(runsPrefix.length);
         void this.runFailed(run, e.error);
         // Giving up on a run is a supervision decision like a restart: a ledger entry.
-        this.recordAction(supervisionEntry(e.child, 'stop', cfg.supervision.maxRestarts, cfg.supervision.withinSeconds * 1000, `supervision/${e.child}/child-given-up/${Date.now()}`));
+        this.recordAction(supervisionEntry(e.child, 'stop', cfg.supervision.maxRestarts, cfg.supervision.withinSeconds * 1000, `supervision/${e.child}/child-given-up/${this.now()}`));
       }
     });
     this.readiness?.up('actors');
-    await this.startAdmin();
-    log.info({ dataDir: cfg.dataDir, threads: this.pool.threads, admin: this.endpoint?.admin }, 'host started');
-    // Unfinished runs in the store first (they resume), then boot runs not yet known.
+  }
+
+  /** The cluster service on the transport the factory makes (ZeroMQ, or memory in tests). */
+  private async startCluster(cluster: NonNullable<HostConfig['cluster']>): Promise<void> {
+    // One CURVE identity for the admin endpoint and the cluster transport.
+    this.curve = (await readNodeKeys(cluster.identityDir)).curve;
+    this.cluster = new ClusterService(cluster, this.config.node.id, this.curve, {
+      logger: this.c.logger,
+      transport: this.f.transport,
+      pace: () => this.pace(),
+      system: this.system,
+      onMembership: (peer, to) => this.governance?.membershipChanged(peer, to),
+      now: this.c.now,
+    });
+    await this.cluster.start();
+    this.readiness?.up('cluster');
+  }
+
+  /** Unfinished runs in the store first (they resume), then boot runs not yet known. */
+  private async bootRuns(): Promise<void> {
+    const cfg = this.config;
+    const store = this.store!;
+    this.c.logger.info({ dataDir: cfg.dataDir, threads: this.pool!.threads, admin: this.endpoint?.admin }, 'host started');
     const known = new Set<string>();
-    for (const run of await this.store.runs()) {
+    for (const run of await store.runs()) {
       known.add(run);
-      const record = await this.store.getRun(run);
+      const record = await store.getRun(run);
       if (record && (record.state === 'running' || record.state === 'paused')) {
         const stored: RunSpec = { run, params: record.params, backend: record.backend, epochTicks: record.epochTicks, paced: record.paced === true };
         let spec: RunSpec;
@@ -221,6 +315,36 @@ export class Host {
       if (known.has(boot.id)) continue;
       await this.submit(boot.id, this.bootParams(boot), boot.backend ?? cfg.compute.backend, boot.epochTicks ?? cfg.epochTicks);
     }
+  }
+
+  /**
+   * Telemetry lines every telemetry.intervalMs, and the quorum safety net
+   * beside the membership trigger: a run can pause for the quorum while it
+   * is in fact there (its round took longer than the round timeout, e.g.
+   * under load), and then no membership change would come to wake it. Once
+   * a second, runs paused for the quorum are told it is back. One nudge at a
+   * time per run: a run still recording after the last one (its round waits
+   * for votes) is not sent another, so nudges never pile up in its mailbox
+   * ahead of status or drain.
+   */
+  private async startTimers(): Promise<void> {
+    const telemetry = this.telemetry!;
+    const tick = setInterval(() => void telemetry.tryTell({ type: 'tick' }), this.config.telemetry.intervalMs);
+    const nudged = new Map<string, RunStatus>();
+    const quorum = setInterval(() => {
+      if (!this.governance?.quorumAvailable()) return;
+      for (const [run, s] of this.latest) {
+        if (s.pauseReason !== 'quorum' || nudged.get(run) === s) continue;
+        if (this.runs.get(run)?.tryTell({ type: 'quorum', available: true }).ok) nudged.set(run, s);
+      }
+    }, 1000);
+    for (const t of [tick, quorum]) t.unref();
+    this.timers = [tick, quorum];
+  }
+
+  private async stopTimers(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
   }
 
   /** /metrics, /healthz, /readyz (runtime/metrics): up first, so a booting host is alive but not ready; down last. */
@@ -258,10 +382,13 @@ export class Host {
     const cluster = this.cluster;
     const own = cfg.cluster ? await readNodeKeys(cfg.cluster.identityDir) : await this.localIdentity();
     const validators = ValidatorSet.of([{ nodeId: nodeIdOf(cfg.node.id), publicKey: own.ed25519.publicKey }, ...(cluster?.members ?? [])]);
+    const verified = new BatchCache();
+    const ledgerStore = this.f.ledgerStore({ validators, verified }, { store: this.store!, logger: this.c.logger.child({ component: 'ledger-store' }) });
     this.governance = new GovernanceService(
       { node: nodeIdOf(cfg.node.id), secretKey: own.ed25519.secretKey, validators, ethics: cfg.ethics, adaptationFactor: cfg.governance.adaptationFactor },
       {
-        store: this.store as LmdbStore,
+        ledgerStore,
+        verified,
         system: this.system!,
         root: this.system!.root,
         logger: this.c.logger,
@@ -272,20 +399,6 @@ export class Host {
       },
     );
     await this.governance.start();
-    // Safety net beside the membership trigger: a run can pause for the quorum while it is in fact
-    // there (its round took longer than the round timeout, e.g. under load), and then no membership
-    // change would come to wake it. Once a second, runs paused for the quorum are told it is back.
-    // One nudge at a time per run: a run still recording after the last one (its round waits for
-    // votes) is not sent another, so nudges never pile up in its mailbox ahead of status or drain.
-    const nudged = new Map<string, RunStatus>();
-    this.quorumTimer = setInterval(() => {
-      if (!this.governance?.quorumAvailable()) return;
-      for (const [run, s] of this.latest) {
-        if (s.pauseReason !== 'quorum' || nudged.get(run) === s) continue;
-        if (this.runs.get(run)?.tryTell({ type: 'quorum', available: true }).ok) nudged.set(run, s);
-      }
-    }, 1000);
-    this.quorumTimer.unref();
     this.ledgerMetrics = {
       heights: () => this.governance?.lastHeads() ?? {},
       commitLatencyMs: () => this.governance?.ledgerStats()?.commitLatencyMs ?? undefined,
@@ -296,7 +409,7 @@ export class Host {
       const actor = e.type === 'actor-restarted' ? e.actor : e.child;
       const restarts = e.type === 'actor-restarted' ? e.incarnation : 0;
       const action = e.type === 'actor-restarted' ? 'restart' : 'escalate';
-      this.recordAction(supervisionEntry(actor, action, restarts, cfg.supervision.withinSeconds * 1000, `supervision/${actor}/${e.type}/${restarts}/${Date.now()}`));
+      this.recordAction(supervisionEntry(actor, action, restarts, cfg.supervision.withinSeconds * 1000, `supervision/${actor}/${e.type}/${restarts}/${this.now()}`));
     });
   }
 
@@ -318,36 +431,54 @@ export class Host {
     const cfg = this.config;
     // One CURVE identity for the admin endpoint and the cluster transport;
     // a host without a cluster gets an ephemeral one (published in endpoint.json).
-    const curve = cfg.cluster ? (await readNodeKeys(cfg.cluster.identityDir)).curve : generateCurveKeyPair();
-    let clusterEndpoint: string | null = null;
-    if (cfg.cluster) {
-      this.cluster = new ClusterService(cfg.cluster, cfg.node.id, curve, {
-        logger: this.c.logger,
-        pace: () => this.pace(),
-        system: this.system,
-        onMembership: (peer, to) => this.governance?.membershipChanged(peer, to),
-      });
-      clusterEndpoint = await this.cluster.start();
-      this.readiness?.up('cluster');
-    }
-    await this.startGovernance();
+    const curve = this.curve ?? generateCurveKeyPair();
     const adminKeys = await Promise.all(cfg.admin.authorizedKeys.map((f) => readAdminPublic(f)));
     const verifier = new AdminVerifier({ node: cfg.node.id, adminKeys, maxSkewMs: cfg.admin.maxSkewMs });
     // Accepted nonces survive a restart (runtime/admin/nonce-log.ts): a replay stays refused.
     await mkdir(cfg.dataDir, { recursive: true });
     const nonces = (this.nonceLog = await NonceLog.open({ path: join(cfg.dataDir, 'admin-nonces.log'), windowMs: verifier.maxSkewMs }));
-    for (const r of nonces.live) verifier.remember(r.nonce, r.timestamp);
-    this.admin = new AdminEndpoint(
-      { bind: cfg.admin.bind, curveSecretKey: curve.secretKey },
-      { verifier, accept: (v) => nonces.append(v.nonce, v.timestamp), handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
-    );
-    const admin = await this.admin.start();
-    this.endpoint = { node: cfg.node.id, admin, cluster: clusterEndpoint, curvePublicKey: curve.publicKey, pid: process.pid, metrics: this.metricsServer?.url ?? null };
-    await mkdir(cfg.dataDir, { recursive: true });
-    await writeFile(join(cfg.dataDir, 'endpoint.json'), JSON.stringify(this.endpoint, null, 2) + '\n');
+    try {
+      for (const r of nonces.live) verifier.remember(r.nonce, r.timestamp);
+      this.admin = new AdminEndpoint(
+        { bind: cfg.admin.bind, curveSecretKey: curve.secretKey },
+        { verifier, accept: (v) => nonces.append(v.nonce, v.timestamp), handle: (cmd) => this.handleAdmin(cmd), logger: this.c.logger.child({ component: 'admin' }) },
+      );
+      await this.admin.start();
+      this.endpoint = { node: cfg.node.id, admin: this.admin.endpoint, cluster: this.cluster?.endpoint ?? null, curvePublicKey: curve.publicKey, pid: process.pid, metrics: this.metricsServer?.url ?? null };
+      await writeFile(join(cfg.dataDir, 'endpoint.json'), JSON.stringify(this.endpoint, null, 2) + '\n');
+    } catch (e) {
+      // This part did not start, so its stop will not run: close what it opened.
+      await this.admin?.stop();
+      await nonces.close();
+      throw e;
+    }
     if (adminKeys.length === 0) {
       this.c.logger.warn({}, 'no admin keys are authorised (config.admin.authorizedKeys): every admin command will be refused');
     }
+  }
+
+  /** The admin endpoint answers what is in flight and closes, then the nonce log. */
+  private async stopAdmin(): Promise<void> {
+    this.stopStep = `admin commands being answered (${this.admin?.pending ?? 0})`;
+    await this.admin?.stop();
+    await this.nonceLog?.close();
+  }
+
+  /** Each phase actor drains (it stops at its next slice boundary), while governance and the cluster are still up. */
+  private async drainRuns(): Promise<void> {
+    const draining = new Set(this.runs.keys());
+    const step = (): void => {
+      this.stopStep = `runs draining: ${[...draining].join(', ') || 'none'}`;
+    };
+    step();
+    await Promise.allSettled(
+      [...this.runs].map(([run, r]) =>
+        r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000).finally(() => {
+          draining.delete(run);
+          step();
+        }),
+      ),
+    );
   }
 
   /**
@@ -460,7 +591,7 @@ export class Host {
       if (n++ >= MAX_PULSE_RUNS) break;
       runs[run] = t;
     }
-    const now = Date.now();
+    const now = this.now();
     const dt = now - this.paceMark.at;
     if (dt >= 500) {
       const dTicks = tick - this.paceMark.tick;
@@ -636,6 +767,11 @@ export class Host {
     this.ref(run).tell({ type: 'fault' });
   }
 
+  /** This host's ledger store once governance has started (tests compare the ledgers of in-process hosts). */
+  get ledger(): LedgerStore | undefined {
+    return this.governance?.ledgerStore;
+  }
+
   /** The actor tree with restart counters (for `qallow status`). */
   tree(): ReturnType<ActorSystem['status']> | null {
     return this.system?.status() ?? null;
@@ -671,43 +807,12 @@ export class Host {
     }
   }
 
-  /** Graceful stop: drain every run (each stops at its next slice boundary), then close in reverse. */
+  /** Graceful stop: every started part in reverse order (the admin endpoint, the runs drain, governance, ... the store, the metrics server). */
   async stop(): Promise<void> {
-    const log = this.c.logger;
-    const step = (what: string): void => {
-      this.stopStep = what;
-    };
     this.readiness?.stopping();
-    if (this.telemetryTimer) clearInterval(this.telemetryTimer);
-    if (this.quorumTimer) clearInterval(this.quorumTimer);
-    step(`admin commands being answered (${this.admin?.pending ?? 0})`);
-    await this.admin?.stop();
-    await this.nonceLog?.close();
-    // Runs drain while the cluster is still up, so their last epoch's events can be certified.
-    const draining = new Set(this.runs.keys());
-    step(`runs draining: ${[...draining].join(', ') || 'none'}`);
-    await Promise.allSettled(
-      [...this.runs].map(([run, r]) =>
-        r.ask<RunStatus>((replyTo) => ({ type: 'drain', replyTo }), 10 * 60_000).finally(() => {
-          draining.delete(run);
-          step(`runs draining: ${[...draining].join(', ') || 'none'}`);
-        }),
-      ),
-    );
-    step('governance');
-    await this.governance?.stop();
-    step('cluster transport');
-    await this.cluster?.stop();
-    step('actor system');
-    await this.system?.stop();
-    step('compute pool');
-    await this.pool?.stop();
-    step('store');
-    await this.store?.stop();
-    step('metrics server');
-    await this.metricsServer?.stop();
-    step('stopped');
-    log.info({}, 'host stopped');
+    await this.lifecycle?.stop();
+    this.stopStep = 'stopped';
+    this.c.logger.info({}, 'host stopped');
   }
 
   /** What `stop()` is waiting for now ('' before it was called; for a shutdown deadline's log line). */

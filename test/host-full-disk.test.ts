@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseHostConfig } from '../config/schema.js';
-import { Host } from '../runtime/host.js';
+import { createHost } from '../runtime/compose/create-host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
 import { phase13Params } from '../kernels/params.js';
 import { isQallowError } from '../runtime/errors.js';
@@ -43,7 +43,7 @@ test.after.always(async () => {
 function reference(): Promise<{ stateHash: string; epoch: number }> {
   undisturbed ??= (async () => {
     refDir = await mkdtemp(join(tmpdir(), 'qallow-fulldisk-ref-'));
-    const ref = new Host(hostConfig(join(refDir, 'data'), [RUN]), { logger: createLogger({ nodeId: 'host-disk', destination: memorySink().stream }) });
+    const ref = createHost(hostConfig(join(refDir, 'data'), [RUN]), { logger: createLogger({ nodeId: 'host-disk', destination: memorySink().stream }) });
     await ref.start();
     const done = await ref.whenFinished('r');
     await ref.stop();
@@ -76,7 +76,7 @@ async function fillsMidRun(t: ExecutionContext, where: 'lmdb' | 'data'): Promise
   const disk = await mountSmallDisk(t, where === 'lmdb' ? join(data, 'lmdb') : data, '16m');
   const logs = memorySink();
   let fatal: unknown;
-  const host = new Host(hostConfig(data, [RUN]), { logger: createLogger({ nodeId: 'host-disk', destination: logs.stream }), onFatal: (e) => (fatal = e) });
+  const host = createHost(hostConfig(data, [RUN]), { logger: createLogger({ nodeId: 'host-disk', destination: logs.stream }), onFatal: (e) => (fatal = e) });
   await host.start();
   t.teardown(async () => {
     await host.stop();
@@ -134,7 +134,7 @@ test.serial('a run submitted while the disk is full waits (its status: paused fo
   const disk = await mountSmallDisk(t, data, '16m');
   const logs = memorySink();
   let fatal: unknown;
-  const host = new Host(hostConfig(data, []), { logger: createLogger({ nodeId: 'host-disk', destination: logs.stream }), onFatal: (e) => (fatal = e) });
+  const host = createHost(hostConfig(data, []), { logger: createLogger({ nodeId: 'host-disk', destination: logs.stream }), onFatal: (e) => (fatal = e) });
   await host.start();
   t.teardown(async () => {
     await host.stop();

@@ -13,7 +13,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parseHostConfig } from '../config/schema.js';
-import { Host } from '../runtime/host.js';
+import { createHost } from '../runtime/compose/create-host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
@@ -49,7 +49,7 @@ test('a host without a cluster keeps its own ledger: runs and admin outcomes cer
   const logs = memorySink();
   let shutdownAsked!: () => void;
   const asked = new Promise<void>((resolve) => (shutdownAsked = resolve));
-  const host = new Host(cfg, { logger: createLogger({ nodeId: 'gov-solo', destination: logs.stream }), onShutdown: () => shutdownAsked() });
+  const host = createHost(cfg, { logger: createLogger({ nodeId: 'gov-solo', destination: logs.stream }), onShutdown: () => shutdownAsked() });
   let stopped = false;
   t.teardown(async () => {
     if (!stopped) await host.stop();
@@ -92,7 +92,7 @@ test('a host without a cluster keeps its own ledger: runs and admin outcomes cer
   t.is(entries.at(-1)!.kind, 'admin', 'the shutdown is the last entry, certified before the stop');
 
   // The next start reuses the identity: same key, the chain goes on.
-  const again = new Host(cfg, { logger: createLogger({ nodeId: 'gov-solo', destination: memorySink().stream }) });
+  const again = createHost(cfg, { logger: createLogger({ nodeId: 'gov-solo', destination: memorySink().stream }) });
   await again.start();
   const after = (JSON.parse(await readFile(join(cfg.dataDir, 'identity', 'node.json'), 'utf8')) as { ed25519: { publicKey: string } }).ed25519.publicKey;
   t.is(after, publicKey);
@@ -103,11 +103,11 @@ test('a host without a cluster keeps its own ledger: runs and admin outcomes cer
 test('a data dir whose identity names another node id is refused at start (KEY_INVALID)', async (t) => {
   const dir = await tempDir(t);
   const admin = await adminKeys(dir);
-  const first = new Host(soloConfig(dir, admin.pub), { logger: createLogger({ nodeId: 'gov-solo', destination: memorySink().stream }) });
+  const first = createHost(soloConfig(dir, admin.pub), { logger: createLogger({ nodeId: 'gov-solo', destination: memorySink().stream }) });
   await first.start();
   await first.stop();
   const renamed = parseHostConfig({ ...soloConfig(dir, admin.pub), node: { id: 'gov-other' } });
-  const host = new Host(renamed, { logger: createLogger({ nodeId: 'gov-other', destination: memorySink().stream }) });
+  const host = createHost(renamed, { logger: createLogger({ nodeId: 'gov-other', destination: memorySink().stream }) });
   t.teardown(() => host.stop());
   const e = await t.throwsAsync(host.start());
   t.is((e as { code?: string }).code, 'KEY_INVALID');
@@ -119,7 +119,7 @@ test('status and runs answer from kept state while a run waits on governance', a
   const admin = await adminKeys(dir);
   const cfg = soloConfig(dir, admin.pub, [{ phase: 'phase13', id: 'slow', pockets: 1024, ticks: 1_000_000, couplings: [0.002], epochTicks: 100, backend: 'js' }]);
   const logs = memorySink();
-  const host = new Host(cfg, { logger: createLogger({ nodeId: 'gov-solo', destination: logs.stream }) });
+  const host = createHost(cfg, { logger: createLogger({ nodeId: 'gov-solo', destination: logs.stream }) });
   await host.start();
   await logs.waitFor((l) => l['msg'] === 'epoch' && l['run'] === 'slow');
   // Stand-in for a round that waits for votes that do not come: from now on the ledger's record

@@ -22,7 +22,8 @@ import { parseHostConfig, type HostConfig } from '../config/schema.js';
 import type { PhaseParams } from '../kernels/params.js';
 import { phase13Params } from '../kernels/params.js';
 import { isQallowError, type QallowError } from '../runtime/errors.js';
-import { Host } from '../runtime/host.js';
+import { createHost } from '../runtime/compose/create-host.js';
+import type { Host } from '../runtime/host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startHost, writeConfig } from './helpers/host.js';
@@ -48,7 +49,7 @@ interface Started {
 async function start(t: ExecutionContext, cfg: HostConfig): Promise<Started> {
   const fatal: QallowError[] = [];
   const logs = memorySink();
-  const host = new Host(cfg, { logger: createLogger({ nodeId: 'runs-t', destination: logs.stream }), onFatal: (e) => void fatal.push(e) });
+  const host = createHost(cfg, { logger: createLogger({ nodeId: 'runs-t', destination: logs.stream }), onFatal: (e) => void fatal.push(e) });
   await host.start();
   let stopped = false;
   t.teardown(() => (stopped ? undefined : host.stop()));

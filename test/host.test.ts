@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseHostConfig } from '../config/schema.js';
-import { Host } from '../runtime/host.js';
+import { createHost } from '../runtime/compose/create-host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
 import { phase13Params } from '../kernels/params.js';
 import { isQallowError } from '../runtime/errors.js';
@@ -39,13 +39,13 @@ const RING = { phase: 'phase13', id: 'r', pockets: 4096, ticks: 1200, couplings:
 test('a phase actor that crashes is restarted and resumes from its checkpoint to the same final state', async (t) => {
   const dir = await tempDir(t);
   const sink = memorySink();
-  const ref = new Host(hostConfig(join(dir, 'ref'), [RING]), { logger: createLogger({ nodeId: 'host-t', destination: sink.stream }) });
+  const ref = createHost(hostConfig(join(dir, 'ref'), [RING]), { logger: createLogger({ nodeId: 'host-t', destination: sink.stream }) });
   await ref.start();
   const expected = await ref.whenFinished('r');
   await ref.stop();
 
   const logs = memorySink();
-  const host = new Host(hostConfig(join(dir, 'crash'), [RING]), { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }) });
+  const host = createHost(hostConfig(join(dir, 'crash'), [RING]), { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }) });
   await host.start();
   t.teardown(() => host.stop());
   host.injectFault('r');
@@ -65,13 +65,13 @@ test('admin commands are journaled: a paused run stays paused across a restart a
   const dir = await tempDir(t);
   const cfg = hostConfig(dir, [{ ...RING, ticks: 100_000 }]);
   const logger = createLogger({ nodeId: 'host-t', destination: memorySink().stream });
-  const a = new Host(cfg, { logger });
+  const a = createHost(cfg, { logger });
   await a.start();
   const paused = await a.command('r', 'pause');
   t.is(paused.state, 'paused');
   await a.stop();
 
-  const b = new Host(cfg, { logger });
+  const b = createHost(cfg, { logger });
   await b.start();
   t.teardown(() => b.stop());
   const s = await b.status('r');
@@ -109,7 +109,7 @@ test('telemetry: every interval the host logs per-actor, pool and run metrics wi
     runs: [{ ...RING, ticks: 50_000 }],
   });
   const logs = memorySink();
-  const host = new Host(cfg, { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }) });
+  const host = createHost(cfg, { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }) });
   await host.start();
   t.teardown(() => host.stop());
   const run = await logs.waitFor((l) => l['metric'] === 'run' && typeof l['tick'] === 'number' && (l['tick'] as number) > 0);
@@ -126,7 +126,7 @@ test('crashes beyond the restart intensity stop that run and mark it failed; the
   const cfg = hostConfig(dir, [{ ...RING, ticks: 1_000_000 }]);
   const logs = memorySink();
   const fatal: unknown[] = [];
-  const host = new Host(cfg, { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }), onFatal: (e) => void fatal.push(e) });
+  const host = createHost(cfg, { logger: createLogger({ nodeId: 'host-t', destination: logs.stream }), onFatal: (e) => void fatal.push(e) });
   await host.start();
   t.teardown(() => host.stop());
   // Keep the run crashing: every incarnation meets another injected fault.
@@ -140,7 +140,7 @@ test('crashes beyond the restart intensity stop that run and mark it failed; the
 
 test('a paced run is refused on a host without a cluster (BAD_USAGE), and nothing is started', async (t) => {
   const dir = await tempDir(t);
-  const host = new Host(hostConfig(join(dir, 'solo'), []), { logger: createLogger({ nodeId: 'host-t', destination: memorySink().stream }) });
+  const host = createHost(hostConfig(join(dir, 'solo'), []), { logger: createLogger({ nodeId: 'host-t', destination: memorySink().stream }) });
   await host.start();
   t.teardown(() => host.stop());
   const e = await t.throwsAsync(host.submit('paced-1', phase13Params({ pockets: 64, ticks: 10, couplings: [0.002] }), 'js', 5, { paced: true }));

@@ -11,7 +11,7 @@ import test, { type ExecutionContext } from 'ava';
 import { applyEnv } from '../config/load.js';
 import { parseHostConfig } from '../config/schema.js';
 import { isQallowError } from '../runtime/errors.js';
-import { Host } from '../runtime/host.js';
+import { createHost } from '../runtime/compose/create-host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
 import { parseExposition, sampleValue as value, type Sample } from '../runtime/metrics/exposition.js';
 
@@ -40,7 +40,7 @@ test('a running host serves /metrics, /healthz and /readyz; ticks and messages m
     metrics: { bind: '127.0.0.1:0' },
     runs: [RUN],
   });
-  const host = new Host(config, { logger: createLogger({ nodeId: 'host-m', destination: memorySink().stream }) });
+  const host = createHost(config, { logger: createLogger({ nodeId: 'host-m', destination: memorySink().stream }) });
   let stopped = false;
   t.teardown(async () => {
     if (!stopped) await host.stop();

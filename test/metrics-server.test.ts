@@ -117,7 +117,8 @@ test('tick rate: ticks per second over the window, restarted when the tick goes 
 test('/readyz is 503 with the reasons until every part is up, and 503 again once stopping', async (t) => {
   const readiness = new Readiness(['store', 'pool', 'cluster']);
   const server = new MetricsServer({ bind: '127.0.0.1:0' }, { collector: new HostCollector({ processMetrics: false }, { source: source('h1') }), readiness: () => readiness.report() });
-  const url = await server.start();
+  await server.start();
+  const url = server.url;
   t.teardown(() => server.stop());
   let res = await fetch(`${url}/readyz`);
   t.is(res.status, 503);
@@ -141,7 +142,8 @@ test('a port in use fails start with IO_ERROR naming config.metrics.bind', async
   const readiness = new Readiness([]);
   const collector = new HostCollector({ processMetrics: false }, { source: source('h1') });
   const first = new MetricsServer({ bind: '127.0.0.1:0' }, { collector, readiness: () => readiness.report() });
-  const url = await first.start();
+  await first.start();
+  const url = first.url;
   t.teardown(() => first.stop());
   const port = new URL(url).port;
   const second = new MetricsServer({ bind: `127.0.0.1:${port}` }, { collector, readiness: () => readiness.report() });

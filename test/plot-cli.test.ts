@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseHostConfig } from '../config/schema.js';
-import { Host } from '../runtime/host.js';
+import { createHost } from '../runtime/compose/create-host.js';
 import { createLogger, memorySink } from '../runtime/logger.js';
 import { parseRunCsv } from '../runtime/plot/run-csv.js';
 import { epochMarks } from '../runtime/plot/epochs.js';
@@ -134,7 +134,7 @@ function data(_t: ExecutionContext): Promise<Fixture> {
   fixture ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qallow-plot-'));
     const sink = memorySink();
-    const host = new Host(
+    const host = createHost(
       parseHostConfig({
         node: { id: 'host-p' },
         dataDir: join(dir, 'data'),

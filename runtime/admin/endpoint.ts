@@ -81,6 +81,7 @@ export class AdminEndpoint {
   private stopping = false;
   /** Commands being answered, with what refuses them if the host stops first. */
   private readonly inFlight = new Map<Promise<void>, () => void>();
+  /** Where the endpoint listens (bind with an ephemeral port resolved), after start. */
   endpoint = '';
 
   constructor(
@@ -88,7 +89,7 @@ export class AdminEndpoint {
     private readonly c: AdminEndpointComponents,
   ) {}
 
-  async start(): Promise<string> {
+  async start(): Promise<void> {
     const socket = new zmq.Router({
       curveServer: true,
       curveSecretKey: this.init.curveSecretKey,
@@ -102,7 +103,6 @@ export class AdminEndpoint {
     this.stopping = false;
     this.endpoint = socket.lastEndpoint ?? this.init.bind;
     this.loop = this.serve(socket);
-    return this.endpoint;
   }
 
   /** Commands being answered now. */

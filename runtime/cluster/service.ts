@@ -1,6 +1,7 @@
 /**
- * The cluster service of a host: the ZeroMQ transport to the configured
- * peers (CURVE, allow-list of their keys), heartbeats feeding the
+ * The cluster service of a host: the transport to the configured peers
+ * (handed in as a factory: ZeroMQ with CURVE and an allow-list of their
+ * keys in production, memory in tests), heartbeats feeding the
  * phi-accrual membership, and sync pulses. Membership changes are logged
  * (`membership change` with node, from, to) and visible in `qallow status`.
  *
@@ -20,8 +21,8 @@ import type { Ed25519PublicKey } from '../identity/ed25519.js';
 import { QallowError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Envelope } from '../transport/envelope.js';
-import type { Transport } from '../transport/contract.js';
-import { createZmqTransport } from '../transport/zmq.js';
+import type { Transport, TransportFactory } from '../transport/contract.js';
+import type { ZmqTransportInit } from '../transport/zmq.js';
 import { DEFAULT_PHI } from './phi.js';
 import { Membership, type PeerView } from './membership.js';
 import { ClusterRouter, type RouterStats } from './router.js';
@@ -45,6 +46,13 @@ export interface ClusterStatus {
 
 export interface ClusterComponents {
   readonly logger: Logger;
+  /**
+   * Makes the transport to the peers (runtime/compose/factories.ts: ZeroMQ in
+   * production, the memory transport in tests). It is given the ZeroMQ
+   * options derived from the cluster config; another transport ignores what
+   * it has no use for.
+   */
+  readonly transport: TransportFactory<ZmqTransportInit>;
   /** Own tick cycle time (ms per tick), total ticks and each paced run's ticks, for sync pulses. */
   readonly pace: () => { cycleMs: number; tick: number; runs: Record<string, number> };
   /** With it, `system.send`/`system.ask` reach actors on the peers (runtime/cluster/router.ts). */
@@ -86,7 +94,13 @@ export class ClusterService implements Pacer {
     return (this.c.now ?? Date.now)();
   }
 
-  async start(): Promise<string> {
+  /** Where peers reach this host (after start). */
+  get endpoint(): string {
+    if (!this.transport) throw new QallowError('BAD_USAGE', 'the cluster service is not started', {});
+    return this.transport.localPeer().address;
+  }
+
+  async start(): Promise<void> {
     const log = this.c.logger;
     const specs = [...this.cfg.peers, ...(this.cfg.k8s ? k8sPeers(this.cfg.k8s, this.nodeId) : [])];
     const peers = await Promise.all(
@@ -99,7 +113,7 @@ export class ClusterService implements Pacer {
         return { id: toNodeId(p.id), address: p.address, publicKey: id.curve.publicKey };
       }),
     );
-    const transport = createZmqTransport(
+    const transport = this.c.transport(
       {
         nodeId: toNodeId(this.nodeId),
         keys: this.keys,
@@ -160,7 +174,6 @@ export class ClusterService implements Pacer {
     this.heartbeat();
     const endpoint = transport.localPeer().address;
     log.info({ component: 'cluster', endpoint, peers: peers.map((p) => p.id), incarnation: this.incarnation }, 'cluster transport started');
-    return endpoint;
   }
 
   private receive(env: Envelope): void {

@@ -7,10 +7,9 @@
  */
 import { relative } from 'node:path';
 import { formatG } from '../format.js';
-import { createLmdbLedgerStore } from '../ledger/lmdb-store.js';
+import { withOfflineLedger } from '../ledger/offline.js';
 import { decodeRecord } from '../ledger/record.js';
 import { verifyLedgerData } from '../ledger/verify.js';
-import { createLmdbStore } from '../store/lmdb.js';
 import { errorMessage } from '../errors.js';
 import type { DemoLayout } from './layout.js';
 
@@ -101,14 +100,10 @@ export async function verifyHostLedger(h: { id: string; dataDir: string; log: st
 
 /** Count a ledger's entries by run and kind (from a data directory; offline). */
 export async function tallyLedger(dataDir: string): Promise<LedgerTally> {
-  const store = createLmdbStore({ dataDir });
-  await store.start();
-  const ledger = createLmdbLedgerStore({}, { store });
   const runs: Record<string, { pass: number; fail: number; rollback: number; adaptation: number; halt: number }> = {};
   let admin = 0;
   let supervision = 0;
-  try {
-    await ledger.start();
+  await withOfflineLedger(dataDir, async (ledger) => {
     for (const raw of ledger.raw()) {
       const e = decodeRecord(raw.bytes).entry;
       if (e.kind === 'admin') admin++;
@@ -119,10 +114,7 @@ export async function tallyLedger(dataDir: string): Promise<LedgerTally> {
         else t[e.kind]++;
       }
     }
-  } finally {
-    await ledger.stop();
-    await store.stop();
-  }
+  });
   return { runs, admin, supervision };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Governance on one host (SPEC §3, §5, §6): the `validator` and `ledger`
- * actors of the supervisor tree, the ledger store in the host's LMDB
- * environment, and the EpochGovernance the phase actors record through.
+ * actors of the supervisor tree, the ledger store handed in (in the host's
+ * LMDB environment), and the EpochGovernance the phase actors record through.
  *
  *   root
  *   ├── validator   proposals from any origin (this host's too) → checked, vote persisted, signed
@@ -17,7 +17,6 @@
  * > 2/3 of it. `onQuorum` is told when the number of live validators
  * crosses the quorum, so the host can pause and resume runs (SPEC §3).
  */
-import { dirname, join } from 'node:path';
 import type { NodeId } from '../actors/address.js';
 import { spawn, type ActorSystem, type ReplyTo } from '../actors/index.js';
 import type { Supervisor } from '../../supervisors/index.js';
@@ -25,7 +24,6 @@ import { QallowError } from '../errors.js';
 import type { Ed25519SecretKey } from '../identity/ed25519.js';
 import type { Logger } from '../logger.js';
 import type { EpochGovernance, GovernanceEvent } from '../../actors/governance-hook.js';
-import { createLmdbLedgerStore, type LmdbLedgerStoreComponents } from '../ledger/lmdb-store.js';
 import type { LedgerStore } from '../ledger/contract.js';
 import type { ValidatorSet } from '../ledger/validators.js';
 import { BatchCache } from '../ledger/record.js';
@@ -49,8 +47,19 @@ export interface GovernanceInit {
 }
 
 export interface GovernanceComponents {
-  /** The host's LMDB store (its environment holds the ledger's databases). */
-  readonly store: LmdbLedgerStoreComponents['store'] & { readonly path: string };
+  /**
+   * The ledger store, made by the composition root (runtime/compose): in
+   * the host's LMDB environment, with its vote log. Governance starts it
+   * with itself and stops it after itself (nothing else uses it while
+   * governance is down).
+   */
+  readonly ledgerStore: LedgerStore;
+  /**
+   * Batches already verified, shared with the ledger store it was made with
+   * (the ledger service adds the ones it certifies, so its own appends are
+   * not checked again). Without it, a cache of its own.
+   */
+  readonly verified?: BatchCache | undefined;
   readonly system: ActorSystem;
   readonly root: Supervisor;
   readonly logger: Logger;
@@ -74,17 +83,14 @@ export class GovernanceService implements EpochGovernance {
   private validator: EthicsValidator | undefined;
   private lastQuorum: boolean | undefined;
   private heads: Record<string, number> = {};
-  /** Batches already verified, shared by the ledger store and the ledger service (which adds the ones it certifies). */
-  private readonly verified = new BatchCache();
+  private readonly verified: BatchCache;
 
   constructor(
     private readonly init: GovernanceInit,
     private readonly c: GovernanceComponents,
   ) {
-    this.ledgerStore = createLmdbLedgerStore(
-      { validators: init.validators },
-      { store: c.store, logger: c.logger.child({ component: 'ledger-store' }), verified: this.verified, voteLogDir: join(dirname(c.store.path), 'votes') },
-    );
+    this.ledgerStore = c.ledgerStore;
+    this.verified = c.verified ?? new BatchCache();
   }
 
   async start(): Promise<void> {

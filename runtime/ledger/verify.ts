@@ -23,10 +23,10 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { QallowError, errorMessage, type ErrorCode } from '../errors.js';
-import { createLmdbStore, lmdbPath } from '../store/lmdb.js';
+import { lmdbPath } from '../store/lmdb.js';
 import { ChainChecker, type ChainHead } from './chain.js';
 import { parseExportHeader, parseExportLine } from './export.js';
-import { createLmdbLedgerStore } from './lmdb-store.js';
+import { withOfflineLedger } from './offline.js';
 import { BatchCache, checkRecord, decodeRecord, type LedgerRecord } from './record.js';
 import type { ValidatorSet } from './validators.js';
 
@@ -99,11 +99,7 @@ export async function assertDataDir(dataDir: string): Promise<void> {
 /** `ledger verify --data DIR [--validators PATH]`. */
 export async function verifyLedgerData(dataDir: string, given?: ValidatorSet): Promise<VerifyReport> {
   await assertDataDir(dataDir);
-  const store = createLmdbStore({ dataDir });
-  await store.start();
-  const ledger = createLmdbLedgerStore({}, { store });
-  try {
-    await ledger.start();
+  return withOfflineLedger(dataDir, async (ledger) => {
     const stored = ledger.validatorSet();
     if (stored && given && !stored.equals(given)) {
       return failedReport(dataDir, given, {
@@ -136,10 +132,7 @@ export async function verifyLedgerData(dataDir: string, given?: ValidatorSet): P
       }
     }
     return await verifyRecords(items(), set, dataDir);
-  } finally {
-    await ledger.stop();
-    await store.stop();
-  }
+  });
 }
 
 /** Verify export lines (header first) against `given`; the parsing and checks of `verifyExportFile`, without the file. */

@@ -39,7 +39,7 @@ export class MetricsServer {
     return this.#url;
   }
 
-  async start(): Promise<string> {
+  async start(): Promise<void> {
     const { host, port } = parseHttpBind(this.init.bind);
     const server = createServer((req, res) => void this.#handle(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -57,7 +57,6 @@ export class MetricsServer {
     const addr = server.address() as AddressInfo;
     this.#url = httpUrl(host === '0.0.0.0' || host === '::' ? host : addr.address, addr.port);
     this.c.logger?.info({ url: this.#url }, 'metrics server started');
-    return this.#url;
   }
 
   async stop(): Promise<void> {

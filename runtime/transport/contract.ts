@@ -47,6 +47,7 @@
  *   or after `stop()`. Peers added are kept across stop/start.
  */
 import type { NodeId } from '../actors/address.js';
+import type { TransportComponents } from './core.js';
 import type { Envelope, FrameLimits } from './envelope.js';
 import type { BroadcastType, DirectedType, WireBodies } from './messages.js';
 
@@ -148,6 +149,12 @@ export interface TransportInit {
   /** How long a peer may be not connected before it is `down`. */
   readonly connectTimeoutMs?: number | undefined;
 }
+
+/**
+ * Makes a transport: what a host is handed (runtime/compose), so the ZeroMQ
+ * one and the in-memory one are swapped in one line.
+ */
+export type TransportFactory<I extends TransportInit = TransportInit> = (init: I, components: TransportComponents) => Transport;
 
 export interface Transport {
   readonly nodeId: NodeId;

@@ -123,6 +123,11 @@ export function createMemoryNetwork(): MemoryNetwork {
   return new MemoryNetwork();
 }
 
+export interface MemoryTransportInit extends TransportInit {
+  /** Where it is attached on the network (any string; default a fresh one from `allocate`). */
+  readonly address?: string | undefined;
+}
+
 export interface MemoryTransportComponents extends TransportComponents {
   readonly network: MemoryNetwork;
 }
@@ -190,7 +195,10 @@ class MemoryWire implements Wire {
     readonly network: MemoryNetwork,
     readonly nodeId: NodeId,
     readonly publicKey: string,
-  ) {}
+    address: string | undefined,
+  ) {
+    this.#address = address;
+  }
 
   async start(events: WireEvents): Promise<string> {
     this.#events = events;
@@ -241,8 +249,8 @@ class MemoryWire implements Wire {
 }
 
 /** A memory transport on `network`. Keys are any strings; only the public key is compared. */
-export function createMemoryTransport(init: TransportInit, components: MemoryTransportComponents): Transport {
-  const wire = new MemoryWire(components.network, init.nodeId, init.keys.publicKey);
+export function createMemoryTransport(init: MemoryTransportInit, components: MemoryTransportComponents): Transport {
+  const wire = new MemoryWire(components.network, init.nodeId, init.keys.publicKey, init.address);
   const core = new TransportCore(init, components, wire, init.keys.publicKey);
   wire.core = core;
   return core;

@@ -10,7 +10,9 @@ import * as zmq from 'zeromq';
 import type { NodeId } from '../../runtime/actors/address.js';
 import { createActorSystem, type ActorSystem } from '../../runtime/actors/index.js';
 import { ClusterRouter } from '../../runtime/cluster/router.js';
+import { lmdbLedgerStore } from '../../runtime/compose/factories.js';
 import { GovernanceService } from '../../runtime/governance/service.js';
+import { BatchCache } from '../../runtime/ledger/record.js';
 import { createLogger, memorySink, type LogRecord } from '../../runtime/logger.js';
 import { createLmdbStore, type LmdbStore } from '../../runtime/store/lmdb.js';
 import type { Transport } from '../../runtime/transport/contract.js';
@@ -56,9 +58,10 @@ export async function startGovHost(t: ExecutionContext, c: Cluster, network: Mem
   transport.onMessage((env) => void router.receive(env));
   const store = createLmdbStore({ dataDir });
   await store.start();
+  const verified = new BatchCache();
   const gov = new GovernanceService(
     { node: id, secretKey: c.secrets.get(id)!, validators: c.set, ethics: ETHICS, adaptationFactor: 0.5, roundTimeoutMs: o.roundTimeoutMs ?? 2000 },
-    { store, system, root: system.root, logger, peerUp: (n) => transport.peers().some((p) => p.id === n && p.state === 'up') },
+    { ledgerStore: lmdbLedgerStore({ validators: c.set, verified }, { store, logger }), verified, system, root: system.root, logger, peerUp: (n) => transport.peers().some((p) => p.id === n && p.state === 'up') },
   );
   // As ClusterService tells the host of each membership change.
   if (o.membership !== false) transport.onPeerState((peer, state) => gov.membershipChanged(peer, state));

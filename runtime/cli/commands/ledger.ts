@@ -14,10 +14,9 @@
 import { Command } from '@commander-js/extra-typings';
 import { QallowError } from '../../errors.js';
 import { writeExport } from '../../ledger/export.js';
-import { createLmdbLedgerStore } from '../../ledger/lmdb-store.js';
+import { withOfflineLedger } from '../../ledger/offline.js';
 import { readValidatorSet } from '../../ledger/validators.js';
 import { assertDataDir, verifyExportFile, verifyLedgerData, type VerifyReport } from '../../ledger/verify.js';
-import { createLmdbStore } from '../../store/lmdb.js';
 import { writeLine, type CliIO } from '../io.js';
 import { ledgerTailCommand } from './ledger-tail.js';
 
@@ -77,19 +76,12 @@ export function ledgerCommand(io: CliIO): Command {
       .option('--json', 'print the summary as JSON')
       .action(async (o) => {
         await assertDataDir(o.data);
-        const store = createLmdbStore({ dataDir: o.data });
-        await store.start();
-        const ledger = createLmdbLedgerStore({}, { store });
-        try {
-          await ledger.start();
+        await withOfflineLedger(o.data, async (ledger) => {
           const summary = await writeExport(ledger, o.out ?? io.stdout);
           const report = o.json ? JSON.stringify({ ...summary, out: o.out ?? null }) : `exported ${summary.entries} entries from ${summary.origins} origins${o.out ? ` to ${o.out}` : ''}`;
           // With no --out the lines are on stdout, so the summary goes to stderr.
           writeLine(o.out ? io.stdout : io.stderr, report);
-        } finally {
-          await ledger.stop();
-          await store.stop();
-        }
+        });
       }),
   );
   cmd.addCommand(ledgerTailCommand(io));

@@ -11,7 +11,7 @@ import { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../../../config/load.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Host } from '../../host.js';
+import { createHost } from '../../compose/create-host.js';
 import { readNodeKeys } from '../../identity/files.js';
 import { InstanceLock } from '../../instance-lock.js';
 import { createLogger } from '../../logger.js';
@@ -46,7 +46,7 @@ export function startCommand(_io: CliIO): Command {
       let stopping: Promise<void> | undefined;
       let wake!: () => void;
       const done = new Promise<void>((resolve) => (wake = resolve));
-      const host = new Host(o.holdRuns ? { ...config, holdRuns: true } : config, {
+      const host = createHost(o.holdRuns ? { ...config, holdRuns: true } : config, {
         logger,
         onFatal: (e) => {
           fatal = e;
