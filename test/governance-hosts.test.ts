@@ -1,8 +1,9 @@
 /**
  * Governance with four hosts in one process (SPEC §3, §6), each built by the
  * same createHost that `qallow start` uses (test/helpers/hosts.ts), on the
- * memory transport; the admin CLI drives them through their real admin
- * endpoints. Entries are certified by a quorum (3 of 4) and replicated; a
+ * memory transport; tests drive them through their real admin endpoints
+ * (signed commands, as the CLI sends them; the CLI itself for the human
+ * `status` and the offline `ledger export` and `ledger verify`). Entries are certified by a quorum (3 of 4) and replicated; a
  * host stopped mid-run catches up once built again on its data dir, and all
  * four ledgers end identical and verify offline; the k = 0.01 ring is
  * rescued by the closed loop; with 2 of 4 stopped runs pause and nothing
@@ -15,6 +16,10 @@ import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeEntry } from '../runtime/ledger/entry.js';
+import { sendAdminCommand } from '../runtime/admin/client.js';
+import type { AdminCommand, RunRequest } from '../runtime/admin/command.js';
+import type { AdminReplies } from '../runtime/admin/replies.js';
+import { readAdminSecret } from '../runtime/identity/files.js';
 import type { LogRecord } from '../runtime/logger.js';
 import { parseExposition, sampleValue } from '../runtime/metrics/exposition.js';
 import { runCli, type CliResult } from './helpers/cli.js';
@@ -42,6 +47,20 @@ function cli(c: MemoryCluster, name: string, args: string[]): Promise<CliResult>
   return runCli([...args, '--data', h.config.dataDir, '--admin-key', c.adminSecret]);
 }
 
+/** `command` signed with the cluster's admin key and sent to host `name`'s admin endpoint (from its endpoint.json, as the CLI finds it). */
+async function admin<C extends AdminCommand>(c: MemoryCluster, name: string, command: C): Promise<AdminReplies[C['type']]> {
+  const h = c.hosts.find((x) => x.name === name)!;
+  const e = JSON.parse(await readFile(join(h.config.dataDir, 'endpoint.json'), 'utf8')) as { admin: string; node: string; curvePublicKey: string };
+  return sendAdminCommand({ endpoint: e.admin, node: e.node, curvePublicKey: e.curvePublicKey }, command, (await readAdminSecret(c.adminSecret)).secretKey);
+}
+
+/** `qallow run phase13 --coupling K --backend js --id ID ...` on host `name`: the run's first status. */
+function startRun(c: MemoryCluster, name: string, id: string, params: Omit<Extract<RunRequest, { phase: 'phase13' }>, 'phase'>, epochTicks?: number): Promise<AdminReplies['run']> {
+  return admin(c, name, { type: 'run', params: { phase: 'phase13', ...params }, id, backend: 'js', epochTicks });
+}
+
+const heads = async (c: MemoryCluster, name: string): Promise<Record<string, number>> => (await admin(c, name, { type: 'status' })).governance?.heads ?? {};
+
 async function stopAll(c: MemoryCluster): Promise<void> {
   await Promise.all(c.hosts.map((h) => h.host.stop()));
 }
@@ -56,14 +75,11 @@ async function exportLedger(c: MemoryCluster, h: MemoryHost): Promise<string[]> 
 test('four hosts certify and replicate; a host stopped mid-run catches up when built again; the k = 0.01 ring is rescued; all ledgers identical and verified; /metrics shows the heights', async (t) => {
   const c = await cluster(t, (n) => (n === 'gov-a' ? { metrics: { enabled: true, bind: '127.0.0.1:0' } } : {}));
   const [a, b, cc, d] = c.hosts as [MemoryHost, MemoryHost, MemoryHost, MemoryHost];
-  const start = (host: string, id: string, ticks: number): Promise<CliResult> =>
-    cli(c, host, ['run', 'phase13', '--pockets', '65536', '--ticks', String(ticks), '--coupling', '0.002', '--id', id, '--backend', 'js']);
-  // Long enough (~0.1 s per epoch) that gov-a's run is still going when gov-d stops.
-  t.is((await start('gov-a', 'ra', 3000)).code, 0);
-  t.is((await start('gov-b', 'rb', 2000)).code, 0);
+  // Long enough (30 epochs, each certified) that gov-a's run is still going when gov-d stops (checked below).
+  t.is((await startRun(c, 'gov-a', 'ra', { pockets: 8192, ticks: 3000, couplings: [0.002] })).run, 'ra');
+  t.is((await startRun(c, 'gov-b', 'rb', { pockets: 8192, ticks: 2000, couplings: [0.002] })).run, 'rb');
   // SPEC §3's acceptance case: k = 0.01 on an even ring diverges without governance; the closed loop rescues it.
-  const rescue = await cli(c, 'gov-c', ['run', 'phase13', '--pockets', '64', '--ticks', '400', '--coupling', '0.01', '--epoch-ticks', '50', '--id', 'rescue', '--backend', 'js']);
-  t.is(rescue.code, 0, rescue.stderr);
+  t.is((await startRun(c, 'gov-c', 'rescue', { pockets: 64, ticks: 400, couplings: [0.01] }, 50)).run, 'rescue');
   // Stop gov-d's parts once some entries are committed, while the runs go on.
   await a.waitForLine((l) => l['msg'] === 'epoch' && l['run'] === 'ra' && Number(l['epoch']) >= 3, 60_000);
   await d.host.stop();
@@ -77,9 +93,9 @@ test('four hosts certify and replicate; a host stopped mid-run catches up when b
   await d2.waitForLine(membershipChange('gov-a', 'up', restartedAt), 30_000);
   await d2.waitForLine((l) => l['msg'] === 'caught up ledger entries' && l['origin'] === 'gov-a', 60_000);
   // Then it compares heads (anti-entropy) until it has everything gov-a has.
-  const aHeads = (JSON.parse((await cli(c, 'gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } }).governance.heads;
+  const aHeads = await heads(c, 'gov-a');
   await d2.waitForLine((l) => l['msg'] === 'ledger in sync' && JSON.stringify(l['heads']) === JSON.stringify(aHeads), 60_000);
-  const status = JSON.parse((await cli(c, 'gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } };
+  const status = { governance: { heads: await heads(c, 'gov-a') } };
   // /metrics shows the same ledger heights and the commit latency (gov-a committed its own rounds).
   const metricsUrl = (JSON.parse(await readFile(join(a.config.dataDir, 'endpoint.json'), 'utf8')) as { metrics: string }).metrics;
   const samples = parseExposition(await (await fetch(`${metricsUrl}/metrics`)).text());
@@ -116,16 +132,12 @@ test('with 2 of 4 hosts stopped runs pause and nothing commits; they resume when
   const a = c.hosts[0]!;
   await Promise.all([c.hosts[2]!.host.stop(), c.hosts[3]!.host.stop()]);
   await a.waitForLine((l) => l['msg'] === 'validator quorum lost', 30_000);
-  const r = await cli(c, 'gov-a', ['run', 'phase13', '--pockets', '1024', '--ticks', '1000', '--coupling', '0.002', '--id', 'waits', '--backend', 'js']);
-  t.is(r.code, 0, r.stderr);
+  t.is((await startRun(c, 'gov-a', 'waits', { pockets: 1024, ticks: 1000, couplings: [0.002] })).run, 'waits');
   // The first epoch is computed and checkpointed, then its ethics check cannot be certified: the run pauses.
   await a.waitForLine((l) => l['msg'] === 'validator quorum unavailable: run paused at the epoch boundary' && l['run'] === 'waits', 30_000);
-  const runStatus = async (): Promise<Record<string, unknown>> => {
-    const s = await cli(c, 'gov-a', ['runs', '--json']);
-    return (JSON.parse(s.stdout) as Array<Record<string, unknown>>).find((x) => x['run'] === 'waits')!;
-  };
+  const runStatus = async (): Promise<Record<string, unknown>> => (await admin(c, 'gov-a', { type: 'runs' })).find((x) => x.run === 'waits')! as unknown as Record<string, unknown>;
   t.like(await runStatus(), { state: 'paused', pauseReason: 'quorum' });
-  const status = JSON.parse((await cli(c, 'gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number>; quorumAvailable: boolean } };
+  const status = (await admin(c, 'gov-a', { type: 'status' })) as unknown as { governance: { heads: Record<string, number>; quorumAvailable: boolean } };
   t.false(status.governance.quorumAvailable);
   const human = await cli(c, 'gov-a', ['status']);
   t.regex(human.stdout, /governance: quorum 3 of 4 validators .* UNAVAILABLE/);
@@ -137,19 +149,13 @@ test('with 2 of 4 hosts stopped runs pause and nothing commits; they resume when
   await c.rebuild(2).host.start();
   await a.waitForLine(membershipChange('gov-c', 'up', back), 30_000);
   await a.waitForLine(runDone('waits'), 120_000);
-  const after = JSON.parse((await cli(c, 'gov-a', ['status', '--json'])).stdout) as { governance: { heads: Record<string, number> } };
-  t.true((after.governance.heads['gov-a'] ?? 0) > before, 'entries committed after the quorum returned');
+  t.true(((await heads(c, 'gov-a'))['gov-a'] ?? 0) > before, 'entries committed after the quorum returned');
   await stopAll(c);
 });
 
 test('a host restored from an older backup fetches its own certified entries before proposing; its runs go on, status answers, stop completes', async (t) => {
   const c = await cluster(t);
-  const run = (id: string): Promise<CliResult> => cli(c, 'gov-a', ['run', 'phase13', '--pockets', '1024', '--ticks', '300', '--coupling', '0.002', '--id', id, '--backend', 'js']);
-  const heads = async (name: string): Promise<Record<string, number>> => {
-    const s = await cli(c, name, ['status', '--json']);
-    if (s.code !== 0) throw new Error(`status on ${name}: ${s.stderr}`);
-    return (JSON.parse(s.stdout) as { governance: { heads: Record<string, number> } }).governance.heads;
-  };
+  const run = async (id: string): Promise<string> => (await startRun(c, 'gov-a', id, { pockets: 1024, ticks: 300, couplings: [0.002] })).run;
   const stopA = async (): Promise<void> => {
     await t.notThrowsAsync(c.hosts[0]!.host.stop(), 'gov-a stops');
   };
@@ -163,7 +169,7 @@ test('a host restored from an older backup fetches its own certified entries bef
   };
   const dataA = c.hosts[0]!.config.dataDir;
 
-  t.is((await run('r1')).code, 0);
+  t.is(await run('r1'), 'r1');
   await c.hosts[0]!.waitForLine(runDone('r1'), 120_000);
   await stopA();
   // The backup: gov-a's whole data dir (LMDB and vote log), copied while it is stopped.
@@ -171,9 +177,9 @@ test('a host restored from an older backup fetches its own certified entries bef
   await cp(dataA, backup, { recursive: true });
 
   let a = await startA();
-  t.is((await run('r2')).code, 0);
+  t.is(await run('r2'), 'r2');
   await a.waitForLine(runDone('r2'), 120_000);
-  const certified = (await heads('gov-a'))['gov-a']!;
+  const certified = (await heads(c, 'gov-a'))['gov-a']!;
   await stopA();
 
   // Restored: gov-a's chain ends where the backup was taken; the cluster's copy of it goes on.
@@ -183,10 +189,10 @@ test('a host restored from an older backup fetches its own certified entries bef
   const behind = await a.waitForLine((l) => typeof l['msg'] === 'string' && l['msg'].startsWith("this host's own chain was behind what the cluster certified for it"), 60_000);
   t.is(behind['to'], certified, 'it fetched up to what the cluster had certified for it');
   t.true(Number(behind['from']) < certified);
-  t.true((await heads('gov-a'))['gov-a']! >= certified, "status answers, with the cluster's height");
-  t.is((await run('r3')).code, 0);
+  t.true((await heads(c, 'gov-a'))['gov-a']! >= certified, "status answers, with the cluster's height");
+  t.is(await run('r3'), 'r3');
   await a.waitForLine(runDone('r3'), 120_000);
-  const after = (await heads('gov-a'))['gov-a']!;
+  const after = (await heads(c, 'gov-a'))['gov-a']!;
   t.true(after > certified, `r3's entries certified after the catch-up (${certified} → ${after})`);
   const refusals = c.hosts.slice(1).flatMap((h) => h.lines.filter((l) => l['msg'] === 'proposal refused' && l['origin'] === 'gov-a'));
   t.deepEqual(refusals, [], 'no validator was asked to sign a different entry for a certified seq');
