@@ -1,16 +1,23 @@
 /**
- * Crash restart and replay with real processes (SPEC §4): a host killed with
- * SIGKILL mid-run resumes from its newest valid checkpoint and ends with the
- * same final stateHash as an uninterrupted run; a corrupted newest checkpoint
- * is reported and skipped; replay fails naming a tampered epoch.
+ * Crash restart and replay (SPEC §4): a host killed with SIGKILL mid-run (a
+ * real process: nothing flushed) resumes from its newest valid checkpoint
+ * and ends with the same final stateHash as an uninterrupted run; a
+ * corrupted newest checkpoint is reported and skipped; replay fails naming a
+ * tampered epoch. The last two need no real process: their hosts are built
+ * in this process by the same createHost that `qallow start` uses, stopped
+ * (as SIGTERM stops a host) and built again on the same data dir.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { parseHostConfig } from '../config/schema.js';
 import { phase13Params } from '../kernels/params.js';
 import { ComputePool } from '../kernels/pool.js';
 import { Phase13Simulation } from '../kernels/simulation.js';
+import { createHost } from '../runtime/compose/create-host.js';
+import type { Host } from '../runtime/host.js';
+import { createLogger, memorySink, type LogRecord } from '../runtime/logger.js';
 import { createLmdbStore } from '../runtime/store/lmdb.js';
 import { snapshotPhase13, stateHash } from '../runtime/store/snapshot.js';
 import { flipByte, tamperLmdb } from './fixtures/store-fixtures.js';
@@ -41,6 +48,16 @@ async function uninterruptedHash(): Promise<string> {
   } finally {
     await pool.stop();
   }
+}
+
+/** The host of `config(dir)` built and started in this process; stopped in teardown. */
+async function startInProcess(t: ExecutionContext, dir: string): Promise<{ host: Host; lines: LogRecord[]; waitFor(pred: (l: LogRecord) => boolean): Promise<LogRecord> }> {
+  const cfg = parseHostConfig(config(dir));
+  const sink = memorySink();
+  const host = createHost(cfg, { logger: createLogger({ nodeId: cfg.node.id, destination: sink.stream, level: cfg.telemetry.logLevel }) });
+  t.teardown(() => host.stop());
+  await host.start();
+  return { host, lines: sink.lines, waitFor: (pred) => sink.waitFor(pred, 60_000) };
 }
 
 const isCheckpoint = (epoch: number) => (l: LogLine) => l.msg === 'checkpoint' && l['run'] === RUN.id && (l['epoch'] as number) >= epoch;
@@ -89,13 +106,10 @@ test('kill -9 mid-run: the host resumes from its newest checkpoint and ends bit-
 
 test('a corrupted newest checkpoint is reported and skipped; the previous one is used', async (t) => {
   const dir = await tempDir(t);
-  const path = await writeConfig(dir, config(dir));
   const expected = uninterruptedHash();
-  const first = startHost(path);
-  t.teardown(() => void first.child.kill('SIGKILL'));
-  const cp = await first.waitFor(isCheckpoint(3), 'the third checkpoint');
-  first.child.kill('SIGTERM'); // graceful: the epoch in progress completes and is checkpointed
-  t.is((await first.exited).code, 0);
+  const first = await startInProcess(t, dir);
+  const cp = await first.waitFor(isCheckpoint(3));
+  await first.host.stop(); // graceful, as SIGTERM: the epoch in progress completes and is checkpointed
 
   const store = createLmdbStore({ dataDir: join(dir, 'data') });
   await store.start();
@@ -108,24 +122,21 @@ test('a corrupted newest checkpoint is reported and skipped; the previous one is
   t.is(list.code, 1, 'checkpoint list fails while a checkpoint is corrupt');
   t.regex(list.stdout, new RegExp(`\\s${newest.epoch}\\s.*CORRUPT`));
 
-  const second = startHost(path, ['--exit-when-done']);
-  t.teardown(() => void second.child.kill('SIGKILL'));
-  const skipped = await second.waitFor((l) => l.msg === 'corrupt checkpoint skipped', 'the skip report');
+  const second = await startInProcess(t, dir);
+  const skipped = await second.waitFor((l) => l['msg'] === 'corrupt checkpoint skipped');
   t.is(skipped['epoch'], newest.epoch);
-  const recovered = await second.waitFor((l) => l.msg === 'run recovered from checkpoint', 'recovery');
+  const recovered = await second.waitFor((l) => l['msg'] === 'run recovered from checkpoint');
   t.is(recovered['epoch'], newest.epoch - 1, 'the previous checkpoint was used');
-  await second.waitFor(isFinished, 'the run to finish');
-  t.is((await second.exited).code, 0);
+  await second.waitFor(isFinished);
+  await second.host.stop();
   t.is((await finalCheckpointHash(join(dir, 'data'))).hash, await expected);
 });
 
 test('replay --verify recomputes every epoch and fails naming a tampered epoch', async (t) => {
   const dir = await tempDir(t);
-  const path = await writeConfig(dir, config(dir));
-  const host = startHost(path, ['--exit-when-done']);
-  t.teardown(() => void host.child.kill('SIGKILL'));
-  await host.waitFor(isFinished, 'the run to finish');
-  t.is((await host.exited).code, 0);
+  const host = await startInProcess(t, dir);
+  await host.waitFor(isFinished);
+  await host.host.stop();
   const data = join(dir, 'data');
 
   const ok = await runCli(['replay', '--data', data, '--run', RUN.id, '--from-epoch', '0', '--verify']);
