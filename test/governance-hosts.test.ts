@@ -16,14 +16,12 @@ import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeEntry } from '../runtime/ledger/entry.js';
-import { sendAdminCommand } from '../runtime/admin/client.js';
-import type { AdminCommand, RunRequest } from '../runtime/admin/command.js';
+import type { RunRequest } from '../runtime/admin/command.js';
 import type { AdminReplies } from '../runtime/admin/replies.js';
-import { readAdminSecret } from '../runtime/identity/files.js';
 import type { LogRecord } from '../runtime/logger.js';
 import { parseExposition, sampleValue } from '../runtime/metrics/exposition.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { memoryCluster, type MemoryCluster, type MemoryHost } from './helpers/hosts.js';
+import { adminCommand, memoryCluster, type MemoryCluster, type MemoryHost } from './helpers/hosts.js';
 
 const NAMES = ['gov-a', 'gov-b', 'gov-c', 'gov-d'];
 
@@ -47,12 +45,7 @@ function cli(c: MemoryCluster, name: string, args: string[]): Promise<CliResult>
   return runCli([...args, '--data', h.config.dataDir, '--admin-key', c.adminSecret]);
 }
 
-/** `command` signed with the cluster's admin key and sent to host `name`'s admin endpoint (from its endpoint.json, as the CLI finds it). */
-async function admin<C extends AdminCommand>(c: MemoryCluster, name: string, command: C): Promise<AdminReplies[C['type']]> {
-  const h = c.hosts.find((x) => x.name === name)!;
-  const e = JSON.parse(await readFile(join(h.config.dataDir, 'endpoint.json'), 'utf8')) as { admin: string; node: string; curvePublicKey: string };
-  return sendAdminCommand({ endpoint: e.admin, node: e.node, curvePublicKey: e.curvePublicKey }, command, (await readAdminSecret(c.adminSecret)).secretKey);
-}
+const admin = adminCommand;
 
 /** `qallow run phase13 --coupling K --backend js --id ID ...` on host `name`: the run's first status. */
 function startRun(c: MemoryCluster, name: string, id: string, params: Omit<Extract<RunRequest, { phase: 'phase13' }>, 'phase'>, epochTicks?: number): Promise<AdminReplies['run']> {

@@ -8,14 +8,17 @@
  * the one it needs; hosts still running are stopped in teardown (before the
  * temp dir is removed: ava runs teardowns in reverse).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { sendAdminCommand } from '../../runtime/admin/client.js';
+import type { AdminCommand } from '../../runtime/admin/command.js';
+import type { AdminReplies } from '../../runtime/admin/replies.js';
 import { parseHostConfig, type HostConfig } from '../../config/schema.js';
 import { createHost } from '../../runtime/compose/create-host.js';
 import { memoryTransport } from '../../runtime/compose/factories.js';
 import type { Host } from '../../runtime/host.js';
-import { writeKeyFiles } from '../../runtime/identity/files.js';
+import { readAdminSecret, writeKeyFiles } from '../../runtime/identity/files.js';
 import { generateAdminKey, generateIdentity } from '../../runtime/identity/identity.js';
 import { createLogger, memorySink, type LogRecord } from '../../runtime/logger.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../../runtime/transport/memory.js';
@@ -89,6 +92,14 @@ export async function memoryCluster(t: ExecutionContext, names: readonly string[
     adminSecret: join(keys('admin'), 'admin.secret.json'),
     rebuild: (i) => (hosts[i] = build(t, network, hosts[i]!.config)),
   };
+}
+
+/** `command` signed with the cluster's admin key and sent to host `name`'s admin endpoint (from its endpoint.json, as the CLI finds it): what the CLI sends, without a process per call. */
+export async function adminCommand<C extends AdminCommand>(c: MemoryCluster, name: string, command: C): Promise<AdminReplies[C['type']]> {
+  const h = c.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`no host ${name} in the cluster`);
+  const e = JSON.parse(await readFile(join(h.config.dataDir, 'endpoint.json'), 'utf8')) as { admin: string; node: string; curvePublicKey: string };
+  return sendAdminCommand({ endpoint: e.admin, node: e.node, curvePublicKey: e.curvePublicKey }, command, (await readAdminSecret(c.adminSecret)).secretKey);
 }
 
 function build(t: ExecutionContext, network: MemoryNetwork, config: HostConfig): MemoryHost {
