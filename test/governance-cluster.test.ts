@@ -42,7 +42,8 @@ test('SIGKILL smoke: a host killed mid-run catches up after restart; all four le
   // Kill gov-d once some entries are committed, while the run goes on: nothing of it is flushed.
   await a.waitFor((l) => l.msg === 'epoch' && l['run'] === 'ra' && Number(l['epoch']) >= 3, 'ra epoch 3');
   d.child.kill('SIGKILL');
-  await d.exited;
+  t.like(await d.exited, { signal: 'SIGKILL' });
+  t.false(a.lines.some(runDone('ra')), 'ra was still going when gov-d was killed');
   await a.waitFor(runDone('ra'), 'ra finished', 120_000);
   const restartedAt = Date.now();
   const d2 = c.restart(3);
