@@ -1,12 +1,12 @@
 /**
  * Cluster pacing with two hosts in one process (test/helpers/hosts.ts: the
- * same createHost that `qallow start` uses, on the memory transport): two hosts of deliberately different
- * speed (the same run id, one with 64× the pockets per tick) run a paced
- * run; at every epoch the fast host ends, it leads the slow one by at most
+ * same createHost that `qallow start` uses, on the memory transport): two
+ * hosts of deliberately different speed (the same run id, one with 64× the
+ * pockets per tick) run a paced run; at every epoch the fast host ends, it leads the slow one by at most
  * cluster.maxLeadTicks. The same pair unpaced shows the skew the bound
  * prevents (so the check can fail).
  *
- * Skew is read from the hosts' own `epoch` log lines (same machine, same
+ * Skew is read from the hosts' own `epoch` log lines (one process, one
  * clock): for each epoch the fast host finished at time t, the slow host's
  * tick at t is at least the tick of its last epoch line before t.
  *

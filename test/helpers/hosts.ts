@@ -4,9 +4,11 @@
  * network for its cluster. Keys are generated into a temp dir, every host's
  * peers are the others (at `tcp://NAME.memory:7400`, an address on the
  * memory network, never bound), one admin key is authorised everywhere, and
- * the metrics server is off. Log lines are kept per host so a test can await
- * the one it needs; hosts still running are stopped in teardown (before the
- * temp dir is removed: ava runs teardowns in reverse).
+ * the metrics server is off (a test's config may turn it on). Log lines are
+ * kept per host so a test can await the one it needs, and `adminCommand`
+ * sends a signed admin command to a host's real admin endpoint (as the CLI
+ * does, without a process per call); hosts still running are stopped in
+ * teardown (before the temp dir is removed: ava runs teardowns in reverse).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
