@@ -68,8 +68,8 @@ async function exportLedger(c: MemoryCluster, h: MemoryHost): Promise<string[]> 
 test('four hosts certify and replicate; a host stopped mid-run catches up when built again; the k = 0.01 ring is rescued; all ledgers identical and verified; /metrics shows the heights', async (t) => {
   const c = await cluster(t, (n) => (n === 'gov-a' ? { metrics: { enabled: true, bind: '127.0.0.1:0' } } : {}));
   const [a, b, cc, d] = c.hosts as [MemoryHost, MemoryHost, MemoryHost, MemoryHost];
-  // Long enough (30 epochs, each certified) that gov-a's run is still going when gov-d stops (checked below).
-  t.is((await startRun(c, 'gov-a', 'ra', { pockets: 8192, ticks: 3000, couplings: [0.002] })).run, 'ra');
+  // Long enough (30 epochs of 32768 pockets, each certified: about 0.05 s each) that gov-a's run is still going when gov-d stops (checked below).
+  t.is((await startRun(c, 'gov-a', 'ra', { pockets: 32768, ticks: 3000, couplings: [0.002] })).run, 'ra');
   t.is((await startRun(c, 'gov-b', 'rb', { pockets: 8192, ticks: 2000, couplings: [0.002] })).run, 'rb');
   // SPEC §3's acceptance case: k = 0.01 on an even ring diverges without governance; the closed loop rescues it.
   t.is((await startRun(c, 'gov-c', 'rescue', { pockets: 64, ticks: 400, couplings: [0.01] }, 50)).run, 'rescue');
